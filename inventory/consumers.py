@@ -1,0 +1,37 @@
+"""Live stock over WebSocket: a page joins its product's or its store's group."""
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from . import selectors
+from .broadcast import product_group, store_group
+
+
+class StockConsumer(AsyncJsonWebsocketConsumer):
+    async def connect(self):
+        kwargs = self.scope["url_route"]["kwargs"]
+        store_id, product_id = kwargs["store_id"], kwargs.get("product_id")
+        snapshots = await self._snapshots(store_id, product_id)
+        if snapshots is None:
+            await self.close(code=4404)
+            return
+        self.group = product_group(store_id, product_id) if product_id else store_group(store_id)
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.accept()
+        # Current stock on (re)connect, so a page never keeps a number it missed while away.
+        for snapshot in snapshots:
+            await self.send_json({"type": "stock.updated", **snapshot})
+
+    async def disconnect(self, code):
+        if hasattr(self, "group"):
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def receive_json(self, content, **kwargs):
+        pass  # read-only feed: pages never write through the socket
+
+    async def stock_updated(self, event):
+        await self.send_json(event)
+
+    @database_sync_to_async
+    def _snapshots(self, store_id: str, product_id: str | None) -> list[dict] | None:
+        return selectors.stock_snapshots_for_page(store_id=store_id, stripe_product_id=product_id)

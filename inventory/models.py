@@ -1,0 +1,96 @@
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import Q
+
+stripe_style_store_id = RegexValidator(r"^store_[A-Za-z0-9]+$", "Store ids look like store_XYZ789.")
+
+
+class Store(models.Model):
+    id = models.CharField(primary_key=True, max_length=64, validators=[stripe_style_store_id])
+    name = models.CharField(max_length=200)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return f"{self.name} ({self.id})"
+
+
+class Product(models.Model):
+    """A Stripe product as stocked in one store: the same Stripe product may sit in several stores."""
+
+    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="products")
+    stripe_product_id = models.CharField(max_length=64)
+    name = models.CharField(max_length=200)
+    description = models.CharField(max_length=500, blank=True)
+    long_description = models.TextField(blank=True)
+    image_url = models.URLField(blank=True)
+    stripe_price_id = models.CharField(max_length=64, blank=True)
+    unit_amount = models.PositiveIntegerField(default=0, help_text="Price in the currency's smallest unit.")
+    currency = models.CharField(max_length=3, default="usd")
+    payment_link_id = models.CharField(max_length=64, blank=True)
+    payment_link_url = models.URLField(blank=True)
+    payment_link_active = models.BooleanField(
+        default=True, help_text="Whether the Payment Link takes payments, as last set at Stripe."
+    )
+    payment_link_paused = models.BooleanField(
+        default=False, help_text="Staff switched the link off; it stays off whatever the stock."
+    )
+    attributes = models.JSONField(default=dict, blank=True, help_text="Size, colour, supplier, …")
+    tags = models.JSONField(default=list, blank=True)
+    inventory = models.IntegerField(default=0)
+    low_stock_threshold = models.PositiveIntegerField(default=5)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["store_id", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["stripe_product_id", "store"], name="product_unique_per_store"),
+            models.UniqueConstraint(
+                fields=["payment_link_id"], condition=~Q(payment_link_id=""), name="payment_link_one_product"
+            ),
+            models.CheckConstraint(condition=Q(inventory__gte=0), name="inventory_never_negative"),
+        ]
+
+    def __str__(self):
+        return f"{self.name} @ {self.store_id}"
+
+    @property
+    def sold_out(self) -> bool:
+        return self.inventory <= 0
+
+    @property
+    def low_stock(self) -> bool:
+        return 0 < self.inventory <= self.low_stock_threshold
+
+
+class StockMovement(models.Model):
+    """One ledger row per stock change; the source makes each change happen at most once."""
+
+    class Reason(models.TextChoices):
+        INITIAL = "initial", "Initial stock"
+        SALE = "sale", "Sale"
+        RESTOCK = "restock", "Restock"
+        ADJUSTMENT = "adjustment", "Manual adjustment"
+        RETURN = "return", "Returned to stock"
+
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="movements")
+    delta = models.IntegerField()
+    reason = models.CharField(max_length=16, choices=Reason.choices)
+    source = models.CharField(max_length=255, help_text="Stripe event/session id, admin user, command …")
+    balance_after = models.IntegerField()
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    note = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["product", "source"], name="movement_once_per_source"),
+            models.CheckConstraint(condition=~Q(delta=0), name="movement_not_zero"),
+            models.CheckConstraint(condition=Q(balance_after__gte=0), name="movement_balance_never_negative"),
+        ]
+
+    def __str__(self):
+        return f"{self.delta:+d} {self.product} ({self.reason}, {self.source})"

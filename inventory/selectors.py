@@ -1,0 +1,90 @@
+"""Reads of stock and catalogue; every page, API and broadcast goes through these."""
+
+from django.db.models import Q, QuerySet, Sum
+
+from .models import Product, StockMovement, Store
+
+__all__ = ["Product", "Store"]
+
+
+def store_list() -> QuerySet[Store]:
+    return Store.objects.all()
+
+
+def store_get(*, store_id: str) -> Store:
+    return Store.objects.get(pk=store_id)
+
+
+def product_list_for_store(*, store: Store) -> QuerySet[Product]:
+    return Product.objects.filter(store=store).order_by("name")
+
+
+def product_get(*, store_id: str, stripe_product_id: str) -> Product:
+    return Product.objects.select_related("store").get(store_id=store_id, stripe_product_id=stripe_product_id)
+
+
+def product_by_id(*, product_id: int) -> Product:
+    return Product.objects.select_related("store").get(pk=product_id)
+
+
+def product_last_movement_id(*, product_id: int) -> int:
+    return StockMovement.objects.filter(product_id=product_id).order_by("-id").values_list("id", flat=True).first() or 0
+
+
+def product_for_payment_link(*, payment_link_id: str) -> Product | None:
+    return Product.objects.filter(payment_link_id=payment_link_id).first() if payment_link_id else None
+
+
+def product_for_price(*, price_id: str, store_id: str | None = None) -> Product | None:
+    """The product sold at a price; a price stocked in several stores needs the store to decide."""
+    candidates = Product.objects.filter(stripe_price_id=price_id)
+    if store_id:
+        candidates = candidates.filter(store_id=store_id)
+    found = list(candidates[:2])
+    return found[0] if len(found) == 1 else None
+
+
+def stock_snapshot(*, product_id: int) -> dict:
+    """What a page needs to show one product's stock, as broadcast to its watchers."""
+    p = Product.objects.only(
+        "store_id", "stripe_product_id", "inventory", "low_stock_threshold", "payment_link_active",
+        "payment_link_url",
+    ).get(pk=product_id)
+    return {
+        "store": p.store_id,
+        "product": p.stripe_product_id,
+        "inventory": p.inventory,
+        "sold_out": p.sold_out,
+        "low_stock": p.low_stock,
+        "link_active": p.payment_link_active,
+        "payable": p.payment_link_active and not p.sold_out and bool(p.payment_link_url),
+    }
+
+
+def stock_drift() -> list[dict]:
+    """Products whose stock differs from the sum of their ledger or from its last balance."""
+    drifted = []
+    products = Product.objects.annotate(ledger_total=Sum("movements__delta")).select_related("store")
+    for p in products:
+        last = StockMovement.objects.filter(product=p).order_by("-id").values_list("balance_after", flat=True).first()
+        total = p.ledger_total or 0
+        if total != p.inventory or (last is not None and last != p.inventory):
+            drifted.append({"product": p, "inventory": p.inventory, "ledger_total": total, "last_balance": last})
+    return drifted
+
+
+def products_low_stock() -> QuerySet[Product]:
+    from django.db.models import F
+
+    return Product.objects.filter(Q(inventory__gt=0) & Q(inventory__lte=F("low_stock_threshold")))
+
+
+def stock_snapshots_for_page(*, store_id: str, stripe_product_id: str | None = None) -> list[dict] | None:
+    """Snapshots for one product page or a whole store page; None when there is no such page."""
+    products = Product.objects.filter(store_id=store_id)
+    if stripe_product_id:
+        products = products.filter(stripe_product_id=stripe_product_id)
+    ids = list(products.order_by("name").values_list("pk", flat=True))
+    if not ids and (stripe_product_id or not Store.objects.filter(pk=store_id).exists()):
+        return None
+    return [stock_snapshot(product_id=pk) for pk in ids]

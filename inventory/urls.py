@@ -1,0 +1,13 @@
+from django.urls import path
+
+from . import views
+
+app_name = "inventory"
+
+urlpatterns = [
+    path("", views.store_index, name="store_index"),
+    path("s/<str:store_id>/", views.store_page, name="store_page"),
+    path("s/<str:store_id>/qr/", views.store_qr_sheet, name="store_qr_sheet"),
+    path("s/<str:store_id>/p/<str:product_id>/", views.product_page, name="product_page"),
+    path("s/<str:store_id>/p/<str:product_id>/qr.svg", views.product_qr_svg, name="product_qr_svg"),
+]

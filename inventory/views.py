@@ -1,0 +1,59 @@
+"""Server-rendered pages: stock as of render time, kept live by static/js/live-stock.js."""
+
+from django.http import Http404, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from . import selectors
+from .qr import qr_svg
+
+
+def _store_or_404(store_id: str):
+    try:
+        return selectors.store_get(store_id=store_id)
+    except selectors.Store.DoesNotExist:
+        raise Http404(f"No store {store_id!r}.")
+
+
+def _product_or_404(store_id: str, product_id: str):
+    try:
+        return selectors.product_get(store_id=store_id, stripe_product_id=product_id)
+    except selectors.Product.DoesNotExist:
+        raise Http404(f"No product {product_id!r} in store {store_id!r}.")
+
+
+@require_GET
+def store_index(request):
+    return render(request, "inventory/store_index.html", {"stores": selectors.store_list()})
+
+
+@require_GET
+def store_page(request, store_id: str):
+    store = _store_or_404(store_id)
+    products = selectors.product_list_for_store(store=store)
+    return render(request, "inventory/store_page.html", {"store": store, "products": products})
+
+
+@require_GET
+def product_page(request, store_id: str, product_id: str):
+    product = _product_or_404(store_id, product_id)
+    payable = product.payment_link_active and not product.sold_out and bool(product.payment_link_url)
+    context = {"store": product.store, "product": product, "payable": payable,
+               "qr": qr_svg(product.payment_link_url) if product.payment_link_url else ""}
+    return render(request, "inventory/product_page.html", context)
+
+
+@require_GET
+def product_qr_svg(request, store_id: str, product_id: str):
+    product = _product_or_404(store_id, product_id)
+    if not product.payment_link_url:
+        raise Http404("This product has no Payment Link.")
+    return HttpResponse(qr_svg(product.payment_link_url), content_type="image/svg+xml")
+
+
+@require_GET
+def store_qr_sheet(request, store_id: str):
+    store = _store_or_404(store_id)
+    products = [(p, qr_svg(p.payment_link_url, scale=5) if p.payment_link_url else "")
+                for p in selectors.product_list_for_store(store=store)]
+    return render(request, "inventory/qr_sheet.html", {"store": store, "products": products})

@@ -1,0 +1,39 @@
+"""dj-stripe's WEBHOOK_EVENT_CALLBACK: store a verified event and dispatch it, offline-safe.
+
+dj-stripe has already checked the signature when this runs. Its default processing would call
+Stripe (Account.retrieve, then re-fetching the object) and answer 500 when that fails; we store
+the Event from the signed body instead, so taking a purchase never depends on reaching Stripe.
+A repeated event id finds the stored Event and dispatches nothing.
+"""
+
+from django.db import IntegrityError, transaction
+from djstripe.models import Event
+from djstripe.utils import convert_tstamp
+
+
+def store_verified_event(trigger, api_key=None) -> None:
+    event, created = _event_from_body(trigger.json_body)
+    trigger.event = event
+    trigger.processed = True
+    if created:
+        event.invoke_webhook_handlers()
+
+
+def _event_from_body(data: dict) -> tuple[Event, bool]:
+    request = data.get("request") if isinstance(data.get("request"), dict) else {}
+    fields = {
+        "livemode": bool(data.get("livemode")),
+        "created": convert_tstamp(data.get("created")),
+        "type": data["type"],
+        "data": data["data"],
+        "api_version": data.get("api_version") or "",
+        "request_id": request.get("id") or "",
+        "idempotency_key": request.get("idempotency_key") or "",
+        "stripe_data": data,
+    }
+    try:
+        with transaction.atomic():
+            return Event.objects.get_or_create(id=data["id"], defaults=fields)
+    except IntegrityError:
+        # Another delivery of the same id committed between our look and our insert.
+        return Event.objects.get(id=data["id"]), False
