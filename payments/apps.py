@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.core import checks
 
 
 class PaymentsConfig(AppConfig):
@@ -7,3 +8,21 @@ class PaymentsConfig(AppConfig):
 
     def ready(self):
         from . import receivers  # noqa: F401  (connects dj-stripe and stock signals)
+
+        _quiet_callback_deprecation()
+
+
+def _quiet_callback_deprecation():
+    """Keep dj-stripe's callback signature check but drop its deprecation notice.
+
+    We use DJSTRIPE_WEBHOOK_EVENT_CALLBACK on purpose (dj-stripe pinned at 2.11): it is the one
+    hook that lets a verified event be stored without dj-stripe calling Stripe. The notice would
+    otherwise print on every management command.
+    """
+    from djstripe.checks import check_webhook_event_callback_accepts_api_key as original
+
+    def check_webhook_event_callback(app_configs=None, **kwargs):
+        return [m for m in original(app_configs, **kwargs) if "deprecated" not in m.msg]
+
+    checks.registry.registry.registered_checks.discard(original)
+    checks.register(check_webhook_event_callback, "djstripe")

@@ -4,6 +4,7 @@ from django.db import transaction
 from django.dispatch import receiver
 from djstripe import event_handlers
 from djstripe.event_handlers import djstripe_receiver
+from djstripe.models import Event
 from djstripe.signals import WEBHOOK_SIGNALS
 
 from inventory.signals import stock_changed
@@ -15,7 +16,7 @@ from . import tasks
 OWNED_EVENT_TYPES = ("checkout.session.completed",)
 
 for _event_type in OWNED_EVENT_TYPES:
-    WEBHOOK_SIGNALS[_event_type].disconnect(event_handlers.handle_other_event)
+    WEBHOOK_SIGNALS[_event_type].disconnect(event_handlers.handle_other_event, sender=Event)
 
 
 @djstripe_receiver("checkout.session.completed")

@@ -1,0 +1,78 @@
+"""Simulated purchases, like `stripe trigger`: a real-shaped, signed checkout.session.completed.
+
+The event is signed with the endpoint's secret and posted to the running server, so it takes
+exactly the path a Stripe delivery takes. Offline, the session, its line items and its
+PaymentIntent are placed in the offline gateway's notebook first, where the fulfil task reads them.
+"""
+
+import json
+import secrets
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+
+from inventory.models import Product
+
+from .gateway import OfflineGateway, get_gateway, webhook_signature_header
+from .shapes import stripe_shape
+
+
+@dataclass(frozen=True)
+class SignedDelivery:
+    event_id: str
+    session_id: str
+    body: str
+    signature: str
+
+
+def offline_payment_link_shape(*, product: Product, url: str, capture_method: str = "manual") -> dict:
+    link = stripe_shape("payment_link", id=product.payment_link_id, url=url, active=True, inactive_message=None,
+                        metadata={"store_id": product.store_id, "product": product.stripe_product_id})
+    link["payment_intent_data"] = {**link["payment_intent_data"], "capture_method": capture_method, "metadata": {}}
+    link["restrictions"] = {"completed_sessions": {"count": 0, "limit": max(product.inventory, 1)}}
+    return link
+
+
+def checkout_session_completed(*, product: Product, quantity: int, capture_method: str, secret: str,
+                               timestamp: int | None = None) -> SignedDelivery:
+    """Build (and, offline, back with notebook objects) one signed completed-session event."""
+    token = secrets.token_hex(8)
+    session_id, intent_id, event_id = f"cs_test_sim_{token}", f"pi_sim_{token}", f"evt_sim_{token}"
+    amount = product.unit_amount * quantity
+    price = stripe_shape("price", id=product.stripe_price_id or f"price_sim_{token}", product=product.stripe_product_id,
+                         unit_amount=product.unit_amount, unit_amount_decimal=str(product.unit_amount),
+                         currency=product.currency, type="one_time", recurring=None)
+    item = stripe_shape("item", id=f"li_sim_{token}", description=product.name, price=price, quantity=quantity,
+                        amount_subtotal=amount, amount_total=amount, currency=product.currency)
+    session = stripe_shape("checkout.session", id=session_id, status="complete", mode="payment",
+                           payment_status="paid" if capture_method == "automatic" else "unpaid",
+                           payment_intent=intent_id, payment_link=product.payment_link_id or None,
+                           amount_total=amount, amount_subtotal=amount, currency=product.currency,
+                           metadata={"store_id": product.store_id}, created=int(time.time()), url=None)
+    intent = stripe_shape("payment_intent", id=intent_id, amount=amount, currency=product.currency,
+                          capture_method=capture_method, last_payment_error=None, next_action=None,
+                          status="requires_capture" if capture_method == "manual" else "succeeded",
+                          amount_capturable=amount if capture_method == "manual" else 0,
+                          amount_received=0 if capture_method == "manual" else amount)
+    gateway = get_gateway()
+    if isinstance(gateway, OfflineGateway):
+        gateway.notebook_put({**session, "line_items": {"object": "list", "data": [item], "has_more": False}})
+        gateway.notebook_put(intent)
+    event = stripe_shape("event", id=event_id, type="checkout.session.completed", data={"object": session},
+                         created=int(time.time()), api_version="2024-06-20", pending_webhooks=1,
+                         request={"id": None, "idempotency_key": None})
+    body = json.dumps(event)
+    signature = webhook_signature_header(body, secret, timestamp or int(time.time()))
+    return SignedDelivery(event_id=event_id, session_id=session_id, body=body, signature=signature)
+
+
+def delivery_post(delivery: SignedDelivery, *, url: str, timeout: float = 30.0) -> tuple[int, str]:
+    request = urllib.request.Request(url, data=delivery.body.encode(), method="POST", headers={
+        "Content-Type": "application/json", "Stripe-Signature": delivery.signature,
+        "User-Agent": "swagstore-simulate_purchase"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, response.read().decode(errors="replace")
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode(errors="replace")
