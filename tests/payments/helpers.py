@@ -1,0 +1,77 @@
+"""Arranging a purchase at the Stripe stand-in (sessions, links) and localstripe (PaymentIntents)."""
+
+import secrets
+import threading
+
+from inventory.models import Product
+from tests.stripe_events import checkout_session_completed
+
+
+def payment_intent(standin, *, amount: int, capture: str) -> str:
+    """A real PaymentIntent in localstripe: authorised only (manual) or paid (automatic)."""
+    intent = standin.sdk_client().v1.payment_intents.create({
+        "amount": amount, "currency": "usd", "payment_method": "pm_card_visa", "confirm": True,
+        "capture_method": capture})
+    return intent.id
+
+
+def payment_link(standin, product: Product, *, completed: int = 0) -> None:
+    standin.add_payment_link(product.payment_link_id, price=product.stripe_price_id, url=product.payment_link_url,
+                             completed_count=completed, limit=completed + max(product.inventory, 1))
+
+
+def stocked_product(standin, stock: int, **fields) -> Product:
+    """A product whose Payment Link exists at the stand-in before its first stock arrives."""
+    from inventory.services import stock_increase
+    from tests import factories
+
+    product = factories.product(inventory=0, unit_amount=2500, **fields)
+    payment_link(standin, product)
+    if stock:
+        stock_increase(product=product, quantity=stock, source=f"test-initial:{product.pk}", reason="initial")
+    product.refresh_from_db()
+    return product
+
+
+def purchase(standin, product: Product, *, quantity: int = 1, capture: str = "manual") -> dict:
+    """A completed session for `quantity` of `product` at the stand-in; returns its signed-ready event."""
+    token = secrets.token_hex(8)
+    session_id = f"cs_test_{token}"
+    amount = product.unit_amount * quantity
+    intent_id = payment_intent(standin, amount=amount, capture=capture)
+    standin.add_checkout_session(
+        session_id, payment_intent=intent_id, payment_link=product.payment_link_id,
+        line_items=[{"price": product.stripe_price_id, "product": product.stripe_product_id,
+                     "quantity": quantity, "unit_amount": product.unit_amount}],
+        metadata={"store_id": product.store_id})
+    return checkout_session_completed(session_id=session_id, payment_intent=intent_id,
+                                      payment_link=product.payment_link_id, store_id=product.store_id,
+                                      amount_total=amount)
+
+
+def intent_status(standin, intent_id: str) -> str:
+    return standin.sdk_client().v1.payment_intents.retrieve(intent_id).status
+
+
+def run_in_threads(target, args_list: list[tuple]) -> list:
+    """Run target(*args) in one thread each, released together; return results or exceptions."""
+    from django.db import connection
+
+    barrier = threading.Barrier(len(args_list))
+    results: list = [None] * len(args_list)
+
+    def worker(i, args):
+        try:
+            barrier.wait()
+            results[i] = target(*args)
+        except Exception as exc:  # collected for the test to assert on
+            results[i] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=(i, a)) for i, a in enumerate(args_list)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    return results
