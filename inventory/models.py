@@ -57,12 +57,25 @@ class Product(models.Model):
         return f"{self.name} @ {self.store_id}"
 
     @property
+    def available(self) -> int:
+        """Stock minus units held by unexpired reservations (annotated by selectors when listed)."""
+        if not hasattr(self, "available_units"):
+            from .locks import units_held
+
+            self.available_units = max(self.inventory - units_held([self.pk])[self.pk], 0)
+        return self.available_units
+
+    @property
     def sold_out(self) -> bool:
-        return self.inventory <= 0
+        return self.available <= 0
 
     @property
     def low_stock(self) -> bool:
-        return 0 < self.inventory <= self.low_stock_threshold
+        return 0 < self.available <= self.low_stock_threshold
+
+    @property
+    def payable(self) -> bool:
+        return self.payment_link_active and not self.sold_out and bool(self.payment_link_url)
 
 
 class StockMovement(models.Model):
@@ -94,3 +107,48 @@ class StockMovement(models.Model):
 
     def __str__(self):
         return f"{self.delta:+d} {self.product} ({self.reason}, {self.source})"
+
+
+class Reservation(models.Model):
+    """Units held for a checkout until it is paid, released, or its hold runs out."""
+
+    class State(models.TextChoices):
+        HELD = "held", "Held"
+        SOLD = "sold", "Sold"
+        RELEASED = "released", "Released"
+
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="reservations")
+    hold_ref = models.CharField(max_length=64, help_text="The checkout holding these units.")
+    quantity = models.PositiveIntegerField()
+    state = models.CharField(max_length=8, choices=State.choices, default=State.HELD)
+    expires_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    close_reason = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["product", "hold_ref"], name="reservation_once_per_checkout"),
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="reservation_quantity_positive"),
+        ]
+        indexes = [models.Index(fields=["product", "state", "expires_at"], name="reservation_live_idx")]
+
+    def __str__(self):
+        return f"{self.quantity} × {self.product} for {self.hold_ref} ({self.state})"
+
+
+class WaitlistEntry(models.Model):
+    """Someone to tell, once, when a sold-out product is back."""
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="waitlist")
+    email = models.EmailField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    notified_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        constraints = [models.UniqueConstraint(fields=["product", "email"], name="waitlist_once_per_email")]
+
+    def __str__(self):
+        return f"{self.email} waits for {self.product}"

@@ -1,6 +1,8 @@
 """Reads of stock and catalogue; every page, API and broadcast goes through these."""
 
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import F, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce, Greatest
+from django.utils import timezone
 
 from .models import Product, StockMovement, Store
 
@@ -15,16 +17,28 @@ def store_get(*, store_id: str) -> Store:
     return Store.objects.get(pk=store_id)
 
 
+def with_availability(products: QuerySet[Product]) -> QuerySet[Product]:
+    """Annotate `available_units`: stock minus units held by unexpired reservations."""
+    live = Q(reservations__state="held", reservations__expires_at__gt=timezone.now())
+    held = Coalesce(Sum("reservations__quantity", filter=live), 0)
+    return products.annotate(available_units=Greatest(F("inventory") - held, 0))
+
+
 def product_list_for_store(*, store: Store) -> QuerySet[Product]:
-    return Product.objects.filter(store=store).order_by("name")
+    return with_availability(Product.objects.filter(store=store)).order_by("name")
 
 
 def product_get(*, store_id: str, stripe_product_id: str) -> Product:
-    return Product.objects.select_related("store").get(store_id=store_id, stripe_product_id=stripe_product_id)
+    return with_availability(Product.objects.select_related("store")).get(
+        store_id=store_id, stripe_product_id=stripe_product_id)
 
 
 def product_by_id(*, product_id: int) -> Product:
-    return Product.objects.select_related("store").get(pk=product_id)
+    return with_availability(Product.objects.select_related("store")).get(pk=product_id)
+
+
+def products_by_ids(*, product_ids: list[int]) -> list[Product]:
+    return list(with_availability(Product.objects.select_related("store")).filter(pk__in=product_ids))
 
 
 def product_last_movement_id(*, product_id: int) -> int:
@@ -46,18 +60,20 @@ def product_for_price(*, price_id: str, store_id: str | None = None) -> Product 
 
 def stock_snapshot(*, product_id: int) -> dict:
     """What a page needs to show one product's stock, as broadcast to its watchers."""
-    p = Product.objects.only(
-        "store_id", "stripe_product_id", "inventory", "low_stock_threshold", "payment_link_active",
+    p = with_availability(Product.objects.only(
+        "store_id", "stripe_product_id", "name", "inventory", "low_stock_threshold", "payment_link_active",
         "payment_link_url",
-    ).get(pk=product_id)
+    )).get(pk=product_id)
     return {
         "store": p.store_id,
         "product": p.stripe_product_id,
+        "name": p.name,
         "inventory": p.inventory,
+        "available": p.available,
         "sold_out": p.sold_out,
         "low_stock": p.low_stock,
         "link_active": p.payment_link_active,
-        "payable": p.payment_link_active and not p.sold_out and bool(p.payment_link_url),
+        "payable": p.payable,
     }
 
 
@@ -74,8 +90,6 @@ def stock_drift() -> list[dict]:
 
 
 def products_low_stock() -> QuerySet[Product]:
-    from django.db.models import F
-
     return Product.objects.filter(Q(inventory__gt=0) & Q(inventory__lte=F("low_stock_threshold")))
 
 
@@ -88,3 +102,8 @@ def stock_snapshots_for_page(*, store_id: str, stripe_product_id: str | None = N
     if not ids and (stripe_product_id or not Store.objects.filter(pk=store_id).exists()):
         return None
     return [stock_snapshot(product_id=pk) for pk in ids]
+
+
+def product_ids_with_movement(*, source: str) -> list[int]:
+    """Products that already have a ledger row for this source (a replayed admin form, say)."""
+    return list(StockMovement.objects.filter(source=source).values_list("product_id", flat=True))

@@ -9,10 +9,12 @@ from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.utils import timezone
 
 from .broadcast import stock_broadcast, stock_broadcast_on_commit
 from .exceptions import InsufficientStock, InvalidStockChange, Shortfall
-from .models import Product, StockMovement
+from .locks import products_lock, units_held
+from .models import Product, Reservation, StockMovement
 from .signals import stock_changed
 
 
@@ -34,11 +36,16 @@ def stock_decrease(*, product: Product, quantity: int, source: str, reason: str 
 
 
 def stock_decrease_lines(*, lines: list[StockLine], source: str, reason: str = StockMovement.Reason.SALE,
-                         actor=None) -> list[StockMovement]:
+                         actor=None, hold_ref: str | None = None) -> list[StockMovement]:
     """Take every line or none: shortfalls on any line are collected and raised together.
 
-    Locks: each product row (conditional UPDATE), in primary-key order so that two multi-line
-    orders can never deadlock. Triggers (after commit): broadcast and stock_changed per product.
+    Units held by other checkouts' unexpired reservations are not for sale. With `hold_ref`, the
+    lines were held by that checkout: its own hold does not count against it, and on success its
+    reservations become sold.
+
+    Locks: each product row (SELECT … FOR UPDATE, then a conditional UPDATE), in primary-key order
+    so that two multi-line orders can never deadlock. Triggers (after commit): broadcast and
+    stock_changed per product.
     """
     _check_quantities(lines)
     merged = _merge_lines(lines)
@@ -48,9 +55,14 @@ def stock_decrease_lines(*, lines: list[StockLine], source: str, reason: str = S
             return replayed
         try:
             with transaction.atomic():
-                return _decrease_all_or_raise(merged, source=source, reason=reason, actor=actor)
-        except IntegrityError:
-            # A concurrent delivery of the same source won the race and has committed.
+                movements = _decrease_all_or_raise(merged, source=source, reason=reason, actor=actor,
+                                                   hold_ref=hold_ref)
+                if hold_ref:
+                    reservations_mark_sold(hold_ref=hold_ref)
+                return movements
+        except (IntegrityError, InsufficientStock):
+            # A concurrent delivery of the same source won the race and has committed (and may
+            # have taken the last units, so ours found none): a replay, not a shortfall.
             replayed = _movements_for_source(source, merged)
             if replayed is None:
                 raise
@@ -74,7 +86,7 @@ def stock_set(*, product: Product, level: int, source: str, actor=None, note: st
     Locks: the product row with SELECT … FOR UPDATE, so the delta is computed from a value no one
     else can change before commit. Triggers (after commit): broadcast, stock_changed.
     """
-    if not isinstance(level, int) or level < 0:
+    if not isinstance(level, int) or isinstance(level, bool) or level < 0:
         raise InvalidStockChange(f"Stock level must be a whole number ≥ 0, not {level!r}.")
     with transaction.atomic():
         current = Product.objects.select_for_update(of=("self",)).values_list("inventory", flat=True).get(
@@ -110,32 +122,45 @@ def _movements_for_source(source: str, lines: list[StockLine]) -> list[StockMove
     return [found[x.product_id] for x in lines if x.product_id in found]
 
 
-def _decrease_all_or_raise(lines: list[StockLine], *, source: str, reason: str, actor) -> list[StockMovement]:
+def _decrease_all_or_raise(lines: list[StockLine], *, source: str, reason: str, actor,
+                           hold_ref: str | None) -> list[StockMovement]:
+    ids = [x.product_id for x in lines]
+    products_lock(ids)
+    held = units_held(ids, except_hold=hold_ref)
     shortfalls = []
     for line in lines:
-        taken = Product.objects.filter(pk=line.product_id, inventory__gte=line.quantity).update(
+        taken = Product.objects.filter(pk=line.product_id, inventory__gte=line.quantity + held[line.product_id]).update(
             inventory=F("inventory") - line.quantity
         )
         if not taken:
-            shortfalls.append(_shortfall(line))
+            shortfalls.append(_shortfall(line, held[line.product_id]))
     if shortfalls:
         raise InsufficientStock(shortfalls)
     return [_record(product_id=x.product_id, delta=-x.quantity, source=source, reason=reason, actor=actor)
             for x in lines]
 
 
-def _shortfall(line: StockLine) -> Shortfall:
-    name, available = Product.objects.values_list("name", "inventory").get(pk=line.product_id)
-    return Shortfall(product_id=line.product_id, product_name=name, requested=line.quantity, available=available)
+def _shortfall(line: StockLine, held: int = 0) -> Shortfall:
+    name, on_hand = Product.objects.values_list("name", "inventory").get(pk=line.product_id)
+    return Shortfall(product_id=line.product_id, product_name=name, requested=line.quantity,
+                     available=max(on_hand - held, 0))
 
 
 def _apply_delta(*, product_id: int, delta: int, source: str, reason: str, actor, note: str = "") -> StockMovement:
     existing = StockMovement.objects.filter(product_id=product_id, source=source).first()
     if existing is not None:
         return existing
-    with transaction.atomic():
-        Product.objects.filter(pk=product_id).update(inventory=F("inventory") + delta)
-        return _record(product_id=product_id, delta=delta, source=source, reason=reason, actor=actor, note=note)
+    try:
+        with transaction.atomic():
+            Product.objects.filter(pk=product_id).update(inventory=F("inventory") + delta)
+            return _record(product_id=product_id, delta=delta, source=source, reason=reason, actor=actor,
+                           note=note)
+    except IntegrityError:
+        # A concurrent change with the same source won the race and has committed.
+        existing = StockMovement.objects.filter(product_id=product_id, source=source).first()
+        if existing is None:
+            raise
+        return existing
 
 
 def _record(*, product_id: int, delta: int, source: str, reason: str, actor, note: str = "") -> StockMovement:
@@ -167,3 +192,63 @@ def product_link_pause(*, product: Product, paused: bool) -> None:
     with transaction.atomic():
         Product.objects.filter(pk=product.pk).update(payment_link_paused=paused)
         transaction.on_commit(lambda: stock_changed.send(sender=product_link_pause, product_id=product.pk))
+
+
+def stock_reserve_lines(*, lines: list[StockLine], hold_ref: str, expires_at) -> list[Reservation]:
+    """Hold every line for a checkout until `expires_at`, or none: raise InsufficientStock naming
+    each short line. Reserving again with the same hold_ref returns the existing holds.
+
+    Locks: the product rows (SELECT … FOR UPDATE, pk order), so availability (stock minus unexpired
+    holds) cannot change between the check and the insert. Triggers (after commit): broadcast and
+    stock_changed per product (availability changed).
+    """
+    _check_quantities(lines)
+    merged = _merge_lines(lines)
+    with transaction.atomic():
+        existing = list(Reservation.objects.filter(hold_ref=hold_ref))
+        if existing:
+            return existing
+        ids = [x.product_id for x in merged]
+        on_hand = products_lock(ids)
+        held = units_held(ids)
+        short = [_shortfall(x, held[x.product_id]) for x in merged
+                 if x.product_id not in on_hand or on_hand[x.product_id] - held[x.product_id] < x.quantity]
+        if short:
+            raise InsufficientStock(short)
+        reservations = Reservation.objects.bulk_create(
+            Reservation(product_id=x.product_id, hold_ref=hold_ref, quantity=x.quantity, expires_at=expires_at)
+            for x in merged)
+        for pid in ids:
+            stock_broadcast_on_commit(pid)
+        return reservations
+
+
+def reservation_release(*, hold_ref: str, reason: str) -> list[int]:
+    """Give a checkout's held units back; returns the products whose availability rose.
+
+    Locks: the reservation rows. No product lock is needed: releasing only makes more available.
+    Triggers (after commit): broadcast and stock_changed per product.
+    """
+    with transaction.atomic():
+        held = list(Reservation.objects.select_for_update().filter(hold_ref=hold_ref,
+                                                                   state=Reservation.State.HELD))
+        Reservation.objects.filter(pk__in=[r.pk for r in held]).update(
+            state=Reservation.State.RELEASED, closed_at=timezone.now(), close_reason=reason[:255])
+        for r in held:
+            stock_broadcast_on_commit(r.product_id)
+        return [r.product_id for r in held]
+
+
+def reservations_mark_sold(*, hold_ref: str) -> None:
+    Reservation.objects.filter(hold_ref=hold_ref, state=Reservation.State.HELD).update(
+        state=Reservation.State.SOLD, closed_at=timezone.now(), close_reason="paid")
+
+
+def reservations_release_expired() -> list[str]:
+    """Release every hold whose time ran out; returns their hold refs."""
+    expired = (Reservation.objects.filter(state=Reservation.State.HELD, expires_at__lte=timezone.now())
+               .values_list("hold_ref", flat=True).distinct())
+    refs = list(expired)
+    for ref in refs:
+        reservation_release(hold_ref=ref, reason="expired")
+    return refs

@@ -7,6 +7,7 @@ objects, never claiming to have reached Stripe.
 """
 
 import logging
+import time
 import uuid
 from functools import lru_cache
 
@@ -17,6 +18,9 @@ from django.db import transaction
 from .models import OfflineStripeObject, StripeCall
 
 log = logging.getLogger(__name__)
+
+
+OFFLINE_DECLINING_CARDS = {"pm_card_chargeDeclined", "pm_card_visa_chargeDeclined", "pm_card_chargeCustomerFail"}
 
 
 class GatewayError(Exception):
@@ -99,6 +103,20 @@ class LiveGateway:
             "refund.create", payment_intent_id, params=params, idempotency_key=idempotency_key,
             send=lambda: self._client.v1.refunds.create(params, options=self._options(idempotency_key)).to_dict())
 
+    def payment_intent_create(self, *, amount: int, currency: str, metadata: dict, idempotency_key: str) -> dict:
+        params = {"amount": amount, "currency": currency, "capture_method": "manual", "metadata": metadata,
+                  "payment_method_types": ["card"]}
+        return self._call(
+            "payment_intent.create", metadata.get("checkout", ""), params=params, idempotency_key=idempotency_key,
+            send=lambda: self._client.v1.payment_intents.create(params, options=self._options(idempotency_key)).to_dict())
+
+    def payment_intent_confirm(self, payment_intent_id: str, *, payment_method: str, idempotency_key: str) -> dict:
+        params = {"payment_method": payment_method}
+        return self._call(
+            "payment_intent.confirm", payment_intent_id, params=params, idempotency_key=idempotency_key,
+            send=lambda: self._client.v1.payment_intents.confirm(
+                payment_intent_id, params, options=self._options(idempotency_key)).to_dict())
+
     def payment_link_retrieve(self, payment_link_id: str) -> dict:
         return self._call("payment_link.retrieve", payment_link_id,
                           lambda: self._client.v1.payment_links.retrieve(payment_link_id).to_dict())
@@ -170,6 +188,35 @@ class OfflineGateway:
             return self._put({"id": refund_id, "object": "refund", "amount": intent.get("amount", 0),
                               "currency": intent.get("currency", "usd"), "payment_intent": payment_intent_id,
                               "status": "succeeded", "metadata": metadata})
+
+    def payment_intent_create(self, *, amount: int, currency: str, metadata: dict, idempotency_key: str) -> dict:
+        from .shapes import stripe_shape
+
+        intent_id = "pi_offline_" + uuid.uuid5(uuid.NAMESPACE_URL, idempotency_key).hex[:20]
+        existing = OfflineStripeObject.objects.filter(pk=intent_id).first()
+        if existing:  # same idempotency key: the same PaymentIntent, as Stripe would replay it
+            return existing.data
+        self._note("payment_intent.create", metadata.get("checkout", ""), {"amount": amount, "currency": currency,
+                                                                           "metadata": metadata}, idempotency_key)
+        return self._put(stripe_shape(
+            "payment_intent", id=intent_id, amount=amount, currency=currency, capture_method="manual",
+            metadata=metadata, status="requires_payment_method", client_secret=f"{intent_id}_secret_offline",
+            amount_capturable=0, amount_received=0, last_payment_error=None, next_action=None,
+            created=int(time.time())))
+
+    def payment_intent_confirm(self, payment_intent_id: str, *, payment_method: str, idempotency_key: str) -> dict:
+        """Offline test cards, as in Stripe test mode: pm_card_visa authorises, pm_card_chargeDeclined fails."""
+        with transaction.atomic():
+            intent = self._get(payment_intent_id)
+            if intent["status"] not in ("requires_payment_method", "requires_confirmation"):
+                return intent
+            self._note("payment_intent.confirm", payment_intent_id, {"payment_method": payment_method},
+                       idempotency_key)
+            if payment_method in OFFLINE_DECLINING_CARDS:
+                error = {"type": "card_error", "code": "card_declined", "message": "Your card was declined."}
+                return self._put({**intent, "status": "requires_payment_method", "last_payment_error": error})
+            return self._put({**intent, "status": "requires_capture", "payment_method": payment_method,
+                              "amount_capturable": intent["amount"], "last_payment_error": None})
 
     def payment_link_retrieve(self, payment_link_id: str) -> dict:
         self._note("payment_link.retrieve", payment_link_id, outcome="answered from offline notebook")

@@ -1,6 +1,7 @@
-"""Keep a Payment Link in step with stock: active only while stock is above zero (and staff have
-not paused it), and `restrictions.completed_sessions.limit` = sessions completed so far + stock, so
-Stripe itself stops the link once as many sessions as units have completed.
+"""Keep a Payment Link in step with stock: active only while units are available (stock not held by
+checkouts; and staff have not paused it), and `restrictions.completed_sessions.limit` = sessions
+completed so far + available units, so Stripe itself stops the link once as many sessions as
+units have completed.
 """
 
 import hashlib
@@ -25,7 +26,7 @@ def payment_link_bring_in_step(*, product: Product) -> str:
         stock_seen = inventory_selectors.product_by_id(product_id=product.pk)
         outcome = _one_pass(stock_seen)
         # Stock may have moved while we talked to Stripe; go again so the last word matches it.
-        if inventory_selectors.product_by_id(product_id=product.pk).inventory == stock_seen.inventory:
+        if inventory_selectors.product_by_id(product_id=product.pk).available == stock_seen.available:
             break
     return outcome
 
@@ -33,7 +34,7 @@ def payment_link_bring_in_step(*, product: Product) -> str:
 def _one_pass(product: Product) -> str:
     gateway = get_gateway()
     link = gateway.payment_link_retrieve(product.payment_link_id)
-    params = desired_link_changes(link=link, inventory=product.inventory, paused=product.payment_link_paused)
+    params = desired_link_changes(link=link, available=product.available, paused=product.payment_link_paused)
     if params:
         key = _idempotency_key(product, params)
         link = gateway.payment_link_update(product.payment_link_id, params=params, idempotency_key=key)
@@ -41,8 +42,8 @@ def _one_pass(product: Product) -> str:
     return f"updated {sorted(params)}" if params else "in step"
 
 
-def desired_link_changes(*, link: dict, inventory: int, paused: bool) -> dict:
-    want_active = inventory > 0 and not paused
+def desired_link_changes(*, link: dict, available: int, paused: bool) -> dict:
+    want_active = available > 0 and not paused
     params: dict = {}
     if bool(link.get("active")) != want_active:
         params["active"] = want_active
@@ -51,7 +52,7 @@ def desired_link_changes(*, link: dict, inventory: int, paused: bool) -> dict:
             params["inactive_message"] = settings.PAYMENT_LINK_INACTIVE_MESSAGE
         return params
     completed = ((link.get("restrictions") or {}).get("completed_sessions") or {})
-    limit = int(completed.get("count") or 0) + inventory
+    limit = int(completed.get("count") or 0) + available
     if completed.get("limit") != limit:
         params["restrictions"] = {"completed_sessions": {"limit": limit}}
     return params

@@ -103,3 +103,23 @@ def payment_link_sync(product_id: int) -> str:
     """Make the product's Payment Link match its stock: off at zero, on above, limit in step."""
     product = inventory_selectors.product_by_id(product_id=product_id)
     return payment_link_bring_in_step(product=product)
+
+
+@shared_task(**STRIPE_TASK)
+def checkout_reconcile(checkout_id: str, event_type: str = "") -> str:
+    """Bring a checkout in line with its PaymentIntent at Stripe, whatever order events came in."""
+    from .checkout_flow import checkout_follow_payment
+
+    return checkout_follow_payment(checkout_id=checkout_id, event_type=event_type)
+
+
+@shared_task(acks_late=True)
+def checkouts_sweep() -> str:
+    """Periodic: release lapsed holds, capture sold-but-uncaptured, cancel authorisations near lapse."""
+    from .checkout_flow import checkouts_needing_attention, holds_release_expired
+
+    expired = holds_release_expired()
+    attention = checkouts_needing_attention()
+    for checkout_id in attention:
+        checkout_reconcile.delay(str(checkout_id))
+    return f"released {len(expired)} hold(s), reconciling {len(attention)} checkout(s)"

@@ -128,6 +128,14 @@ if STRIPE_API_BASE:
 DJSTRIPE_FOREIGN_KEY_TO_FIELD = "id"
 # Store every verified event ourselves, without dj-stripe's default Stripe API calls.
 DJSTRIPE_WEBHOOK_EVENT_CALLBACK = "payments.webhooks.store_verified_event"
+CHECKOUT_HOLD_MINUTES = env.int("CHECKOUT_HOLD_MINUTES", default=15)
+# Card authorisations lapse after 7 days; the sweeper cancels or captures well before that.
+AUTHORISATION_SWEEP_AFTER_HOURS = env.int("AUTHORISATION_SWEEP_AFTER_HOURS", default=6 * 24)
+CELERY_BEAT_SCHEDULE = {
+    "checkouts-sweep": {"task": "payments.tasks.checkouts_sweep", "schedule": 30.0},
+}
+EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="swag@localhost")
 PAYMENT_LINK_INACTIVE_MESSAGE = env(
     "PAYMENT_LINK_INACTIVE_MESSAGE", default="Sold out at the booth, sorry! Ask staff about a restock."
 )

@@ -1,0 +1,153 @@
+"""Our own checkout: hold the units, then take an authorisation, then capture once the units are sold.
+
+Money is never taken for stock we do not hold: a checkout starts only when every line can be
+reserved (no PaymentIntent is created otherwise), and an authorisation that arrives after the
+hold ran out and the stock went is cancelled, never captured.
+"""
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from inventory import selectors as inventory_selectors
+from inventory.exceptions import InsufficientStock
+from inventory.services import StockLine, reservation_release, stock_decrease_lines, stock_increase
+
+from .broadcast import checkout_broadcast_on_commit
+from .gateway import GatewayError, get_gateway
+from .models import Checkout, CheckoutLine
+
+
+class CheckoutRefused(ValueError):
+    """A checkout request that cannot be served as asked (mixed stores or currencies)."""
+
+
+@dataclass(frozen=True)
+class CheckoutRequestLine:
+    product_id: int
+    quantity: int
+
+
+OPEN = (Checkout.Status.RESERVED, Checkout.Status.EXPIRED)
+
+
+def checkout_start(*, lines: list[CheckoutRequestLine], email: str = "") -> Checkout:
+    """Reserve every line (all or none), then create a manual-capture PaymentIntent for it.
+
+    Raises InsufficientStock (nothing held, no PaymentIntent), CheckoutRefused, or GatewayError
+    (the hold is released again). Locks: the products, through stock_reserve_lines.
+    """
+    checkout = _checkout_reserve(lines, email)
+    metadata = {"checkout": str(checkout.id), "store": checkout.store_id,
+                "lines": ",".join(f"{line.product.stripe_product_id}x{line.quantity}" for line in checkout.lines.all())}
+    first = checkout.lines.first()
+    if checkout.lines.count() == 1:
+        metadata |= {"product": first.product.stripe_product_id, "quantity": str(first.quantity)}
+    try:
+        intent = get_gateway().payment_intent_create(amount=checkout.amount, currency=checkout.currency,
+                                                     metadata=metadata,
+                                                     idempotency_key=f"checkout:{checkout.id}")
+    except GatewayError as exc:
+        checkout_release(checkout_id=checkout.pk, status=Checkout.Status.FAILED,
+                         note=f"Could not start the payment: {exc}")
+        raise
+    Checkout.objects.filter(pk=checkout.pk).update(payment_intent_id=intent["id"],
+                                                   client_secret=intent.get("client_secret") or "")
+    checkout.refresh_from_db()
+    return checkout
+
+
+def _checkout_reserve(lines: list[CheckoutRequestLine], email: str) -> Checkout:
+    if not lines:
+        raise CheckoutRefused("A checkout needs at least one line.")
+    products = {p.pk: p for p in inventory_selectors.products_by_ids(product_ids=[x.product_id for x in lines])}
+    if missing := {x.product_id for x in lines} - set(products):
+        raise CheckoutRefused(f"Unknown product id(s): {sorted(missing)}.")
+    if len({p.store_id for p in products.values()}) > 1 or len({p.currency for p in products.values()}) > 1:
+        raise CheckoutRefused("All lines of one checkout must come from one store, in one currency.")
+    expires_at = timezone.now() + timedelta(minutes=settings.CHECKOUT_HOLD_MINUTES)
+    with transaction.atomic():
+        first = products[lines[0].product_id]
+        checkout = Checkout.objects.create(
+            email=email, store_id=first.store_id, currency=first.currency, expires_at=expires_at,
+            amount=sum(products[x.product_id].unit_amount * x.quantity for x in lines))
+        from inventory.services import stock_reserve_lines
+
+        stock_reserve_lines(lines=[StockLine(x.product_id, x.quantity) for x in lines], hold_ref=str(checkout.pk),
+                            expires_at=expires_at)
+        CheckoutLine.objects.bulk_create(
+            CheckoutLine(checkout=checkout, product_id=pid, quantity=qty, unit_amount=products[pid].unit_amount)
+            for pid, qty in _merged(lines).items())
+    return checkout
+
+
+def _merged(lines: list[CheckoutRequestLine]) -> dict[int, int]:
+    totals: dict[int, int] = {}
+    for line in lines:
+        totals[line.product_id] = totals.get(line.product_id, 0) + line.quantity
+    return totals
+
+
+def checkout_sell(*, checkout_id) -> bool:
+    """Turn the checkout's hold into a sale (ledger rows); False when the stock is gone.
+
+    Locks: the checkout row, then the products (pk order) through stock_decrease_lines.
+    Triggers (after commit): stock broadcasts, checkout broadcast.
+    """
+    with transaction.atomic():
+        checkout = Checkout.objects.select_for_update().get(pk=checkout_id)
+        if checkout.status not in OPEN:
+            return checkout.status in (Checkout.Status.AUTHORISED, Checkout.Status.PAID)
+        lines = [StockLine(x.product_id, x.quantity) for x in checkout.lines.all()]
+        try:
+            stock_decrease_lines(lines=lines, source=f"checkout:{checkout.pk}", hold_ref=str(checkout.pk))
+        except InsufficientStock as short:
+            reservation_release(hold_ref=str(checkout.pk), reason="stock gone before payment")
+            _set(checkout, checkout.status, f"Hold ran out and the stock went: {short}.")
+            return False
+        _set(checkout, Checkout.Status.AUTHORISED, "Units sold; capturing the payment.")
+        return True
+
+
+def checkout_mark(*, checkout_id, status: str, note: str, refund_id: str = "") -> Checkout:
+    with transaction.atomic():
+        checkout = Checkout.objects.select_for_update().get(pk=checkout_id)
+        if refund_id:
+            checkout.refund_id = refund_id
+        return _set(checkout, status, note)
+
+
+def checkout_release(*, checkout_id, status: str, note: str) -> Checkout:
+    """Give the held units back and close the checkout with `status`."""
+    with transaction.atomic():
+        checkout = Checkout.objects.select_for_update().get(pk=checkout_id)
+        reservation_release(hold_ref=str(checkout.pk), reason=note)
+        return _set(checkout, status, note)
+
+
+def checkout_return_stock(*, checkout_id, note: str) -> Checkout:
+    """A sold checkout whose authorisation was cancelled after all: its units go back on sale."""
+    with transaction.atomic():
+        checkout = Checkout.objects.select_for_update().get(pk=checkout_id)
+        for line in checkout.lines.select_related("product"):
+            stock_increase(product=line.product, quantity=line.quantity, source=f"checkout-return:{checkout.pk}",
+                           reason="return", note=note)
+        return _set(checkout, Checkout.Status.CANCELLED, note)
+
+
+def checkouts_expire_held(*, hold_refs: list[str]) -> None:
+    Checkout.objects.filter(pk__in=hold_refs, status=Checkout.Status.RESERVED).update(
+        status=Checkout.Status.EXPIRED, resolution="The hold ran out before payment.", updated_at=timezone.now())
+    for ref in hold_refs:
+        checkout_broadcast_on_commit(ref)
+
+
+def _set(checkout: Checkout, status: str, note: str) -> Checkout:
+    checkout.status = status
+    checkout.resolution = f"{checkout.resolution} {note}".strip()[-2000:]
+    checkout.save(update_fields=["status", "resolution", "refund_id", "updated_at"])
+    checkout_broadcast_on_commit(checkout.pk)
+    return checkout

@@ -1,0 +1,163 @@
+"""Our checkout: holds first, manual-capture PaymentIntents at localstripe, webhooks in any order."""
+
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from inventory.exceptions import InsufficientStock
+from inventory.models import Product, Reservation, StockMovement
+from inventory.services import stock_decrease
+from payments.checkout_flow import holds_release_expired
+from payments.checkouts import CheckoutRequestLine, checkout_start
+from payments.models import Checkout
+from tests.live_feed import FeedListener
+from tests.payments.helpers import intent_status, stocked_product
+from tests.stripe_standin import shape
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+CREATE_INTENT = "/v1/payment_intents"
+CAPTURE = r"/v1/payment_intents/[^/]+/capture"
+CANCEL = r"/v1/payment_intents/[^/]+/cancel"
+
+
+def _start(product: Product, quantity: int = 1) -> Checkout:
+    return checkout_start(lines=[CheckoutRequestLine(product.pk, quantity)], email="buyer@example.com")
+
+
+def _authorise(standin, checkout: Checkout, card: str = "pm_card_visa") -> dict:
+    """The buyer's browser confirming the PaymentIntent (Stripe.js), done here with the SDK.
+
+    localstripe confirms only an intent that already has its payment method, so attach it first."""
+    sdk = standin.sdk_client()
+    sdk.v1.payment_intents.update(checkout.payment_intent_id, {"payment_method": card})
+    return sdk.v1.payment_intents.confirm(checkout.payment_intent_id).to_dict()
+
+
+def _intent_event(standin, checkout: Checkout, event_type: str, status: str) -> dict:
+    intent = shape("payment_intent", id=checkout.payment_intent_id, status=status, amount=checkout.amount,
+                   capture_method="manual", metadata={"checkout": str(checkout.pk), "store": checkout.store_id})
+    return shape("event", id=f"evt_{event_type}_{checkout.pk.hex[:12]}_{status}", type=event_type,
+                 api_version="2024-06-20", created=int(timezone.now().timestamp()), data={"object": intent},
+                 request={"id": None, "idempotency_key": None})
+
+
+def test_checkout_holds_units_and_creates_a_manual_capture_intent(stripe_standin):
+    product = stocked_product(stripe_standin, 3)
+    checkout = _start(product, 2)
+    assert checkout.status == Checkout.Status.RESERVED and checkout.client_secret
+    product.refresh_from_db()
+    assert (product.inventory, product.available) == (3, 1)
+    (create,) = stripe_standin.calls("POST", CREATE_INTENT)
+    assert create["params"]["capture_method"] == "manual"
+    assert create["idempotency_key"] == f"checkout:{checkout.pk}"
+    assert create["params"]["metadata"] == {"checkout": str(checkout.pk), "store": product.store_id,
+                                            "lines": f"{product.stripe_product_id}x2",
+                                            "product": product.stripe_product_id, "quantity": "2"}
+    assert intent_status(stripe_standin, checkout.payment_intent_id) == "requires_payment_method"
+
+
+def test_two_hundred_checkouts_race_for_twenty_units(stripe_standin, settings):
+    settings.STRIPE_TIMEOUT_SECONDS = 30
+    product = stocked_product(stripe_standin, 20)
+
+    def attempt(_):
+        try:
+            return _start(product)
+        except InsufficientStock as refused:
+            return refused
+        finally:
+            connection.close()
+
+    # 200 starts, 40 at a time: PostgreSQL's default 100 connections bound how many can run at once.
+    with ThreadPoolExecutor(max_workers=40) as pool:
+        results = list(pool.map(attempt, range(200)))
+    started = [r for r in results if isinstance(r, Checkout)]
+    refused = [r for r in results if isinstance(r, InsufficientStock)]
+    assert (len(started), len(refused)) == (20, 180)
+    assert all(r.shortfalls[0].available == 0 for r in refused)
+    assert Reservation.objects.filter(product=product, state="held").count() == 20
+    assert len(stripe_standin.calls("POST", CREATE_INTENT)) == 20  # none for a refused start
+    assert Product.objects.get(pk=product.pk).available == 0
+
+
+def test_authorisation_sells_then_captures(stripe_standin, webhook, client):
+    product = stocked_product(stripe_standin, 2)
+    checkout = _start(product)
+    _authorise(stripe_standin, checkout)
+    event = _intent_event(stripe_standin, checkout, "payment_intent.amount_capturable_updated", "requires_capture")
+    assert webhook.post(client, event).status_code == 200
+    checkout.refresh_from_db()
+    assert checkout.status == Checkout.Status.PAID
+    assert intent_status(stripe_standin, checkout.payment_intent_id) == "succeeded"
+    assert StockMovement.objects.get(source=f"checkout:{checkout.pk}").delta == -1
+    assert Reservation.objects.get(hold_ref=str(checkout.pk)).state == "sold"
+    product.refresh_from_db()
+    assert (product.inventory, product.available) == (1, 1)
+
+
+def test_events_twice_and_out_of_order_end_in_one_sale_and_one_capture(stripe_standin, webhook, client):
+    product = stocked_product(stripe_standin, 2)
+    checkout = _start(product)
+    _authorise(stripe_standin, checkout)
+    succeeded = _intent_event(stripe_standin, checkout, "payment_intent.succeeded", "succeeded")
+    authorised = _intent_event(stripe_standin, checkout, "payment_intent.amount_capturable_updated",
+                               "requires_capture")
+    for event in (succeeded, authorised, authorised, succeeded):
+        assert webhook.post(client, event).status_code == 200
+    checkout.refresh_from_db()
+    assert checkout.status == Checkout.Status.PAID
+    assert StockMovement.objects.filter(source=f"checkout:{checkout.pk}").count() == 1
+    assert len([c for c in stripe_standin.calls("POST", CAPTURE) if c["status"] == 200]) == 1
+    assert Product.objects.get(pk=product.pk).inventory == 1
+
+
+def test_failed_payment_releases_the_hold(stripe_standin, webhook, client):
+    product = stocked_product(stripe_standin, 1)
+    checkout = _start(product)
+    assert Product.objects.get(pk=product.pk).available == 0
+    event = _intent_event(stripe_standin, checkout, "payment_intent.payment_failed", "requires_payment_method")
+    assert webhook.post(client, event).status_code == 200
+    checkout.refresh_from_db()
+    assert checkout.status == Checkout.Status.FAILED
+    assert Product.objects.get(pk=product.pk).available == 1
+
+
+def test_expired_hold_is_released_and_broadcast(stripe_standin):
+    product = stocked_product(stripe_standin, 1)
+    checkout = _start(product)
+    feed = FeedListener(f"/ws/stock/{product.store_id}/{product.stripe_product_id}/")
+    try:
+        assert feed.connect()[0]
+        assert feed.receive()["available"] == 0
+        Reservation.objects.filter(hold_ref=str(checkout.pk)).update(expires_at=timezone.now() - timedelta(seconds=1))
+        assert holds_release_expired() == [str(checkout.pk)]
+        assert feed.receive_until(lambda m: m["available"] == 1)["sold_out"] is False
+    finally:
+        feed.close()
+    checkout.refresh_from_db()
+    assert checkout.status == Checkout.Status.EXPIRED
+
+
+@pytest.mark.parametrize("stock_taken, expected, intent_after", [
+    (False, Checkout.Status.PAID, "succeeded"),
+    (True, Checkout.Status.CANCELLED, "canceled"),
+])
+def test_late_authorisation_after_expiry(stripe_standin, webhook, client, stock_taken, expected, intent_after):
+    product = stocked_product(stripe_standin, 1)
+    checkout = _start(product)
+    Reservation.objects.filter(hold_ref=str(checkout.pk)).update(expires_at=timezone.now() - timedelta(seconds=1))
+    holds_release_expired()
+    if stock_taken:
+        stock_decrease(product=product, quantity=1, source="booth-sale")
+    _authorise(stripe_standin, checkout)
+    event = _intent_event(stripe_standin, checkout, "payment_intent.amount_capturable_updated", "requires_capture")
+    assert webhook.post(client, event).status_code == 200
+    checkout.refresh_from_db()
+    assert checkout.status == expected
+    assert intent_status(stripe_standin, checkout.payment_intent_id) == intent_after
+    assert Product.objects.get(pk=product.pk).inventory == 0
+    assert len(stripe_standin.calls("POST", CAPTURE)) == (0 if stock_taken else 1)
