@@ -1,0 +1,316 @@
+"""Back office. Stock is never written by a form: every stock edit goes through inventory.services,
+so it lands in the ledger with the staff member as actor and is broadcast after commit."""
+
+import uuid
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ActionForm
+from django.db import models
+from django.db.models import Count, F, Q
+from django.urls import reverse
+from django.utils.html import format_html
+
+from . import selectors
+from .exceptions import InvalidStockChange
+from .models import Product, Reservation, StockMovement, Store, WaitlistEntry
+from .services import product_link_pause, stock_increase, stock_set
+
+# Written only through services, never by ModelForm.save().
+SERVICE_FIELDS = ("inventory", "payment_link_paused")
+MAX_RESTOCK = 100_000
+
+
+def _admin_source(request) -> str:
+    return f"admin:{request.user.pk}:{uuid.uuid4()}"
+
+
+def _restock_source(request) -> str:
+    try:
+        key = uuid.UUID(request.POST.get("restock_key", ""))
+    except ValueError:
+        key = uuid.uuid4()
+    return f"admin:{request.user.pk}:{key}"
+
+
+@admin.register(Store)
+class StoreAdmin(admin.ModelAdmin):
+    list_display = ("name", "id", "product_count")
+    search_fields = ("name", "id")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(product_total=Count("products"))
+
+    @admin.display(description="Products", ordering="product_total")
+    def product_count(self, obj):
+        return obj.product_total
+
+    def get_readonly_fields(self, request, obj=None):
+        # The id is in every URL, QR code and Stripe metadata: fixed once the store exists.
+        return ("id",) if obj else ()
+
+
+def _stock_shown(form) -> int | None:
+    """The stock the page showed when it was rendered (the hidden initial), None if unknown."""
+    field = form.fields["inventory"]
+    raw = field.hidden_widget().value_from_datadict(form.data, form.files, form["inventory"].html_initial_name)
+    try:
+        return field.to_python(raw)
+    except forms.ValidationError:
+        return None
+
+
+class StockLevelFilter(admin.SimpleListFilter):
+    title = "stock level"
+    parameter_name = "stock"
+
+    def lookups(self, request, model_admin):
+        return [("sold_out", "Sold out"), ("low", "Low stock"), ("in_stock", "In stock")]
+
+    def queryset(self, request, queryset):
+        # By what buyers can get (stock less units held by checkouts), as the pages show it.
+        if self.value() == "sold_out":
+            return queryset.filter(available_units__lte=0)
+        if self.value() == "low":
+            return queryset.filter(Q(available_units__gt=0) & Q(available_units__lte=F("low_stock_threshold")))
+        if self.value() == "in_stock":
+            return queryset.filter(available_units__gt=F("low_stock_threshold"))
+        return queryset
+
+
+class StockMovementInline(admin.TabularInline):
+    """The ledger, read-only: rows are written by inventory.services alone."""
+
+    model = StockMovement
+    fields = ("created_at", "delta", "reason", "balance_after", "source", "actor", "note")
+    readonly_fields = fields
+    ordering = ("-created_at", "-id")
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class RestockActionForm(ActionForm):
+    # A CharField, not an IntegerField: an invalid number must reach the action and get a clear
+    # message, where an invalid action form only says "No action selected".
+    quantity = forms.CharField(label="Quantity to add", required=False,
+                               widget=forms.TextInput(attrs={"inputmode": "numeric", "size": 5}))
+    # One key per rendered page: the ledger source of its restock, so a form sent twice
+    # (double click, "resend" on reload) restocks once.
+    restock_key = forms.CharField(label="", required=False, widget=forms.HiddenInput,
+                                  initial=lambda: uuid.uuid4().hex)
+
+
+@admin.register(Product)
+class ProductAdmin(admin.ModelAdmin):
+    # Stock right after the name: on a phone at the booth the first columns are all that shows.
+    list_display = ("name", "inventory", "available_now", "store_name", "low_stock_threshold", "link_state",
+                    "payment_link_paused")
+    list_display_links = ("name",)
+    list_editable = ("inventory",)
+    list_filter = ("store", StockLevelFilter, "payment_link_paused", "payment_link_active")
+    list_select_related = ("store",)
+    search_fields = ("name", "stripe_product_id", "stripe_price_id", "payment_link_id", "tags")
+    readonly_fields = ("payment_link_active", "updated_at", "ledger_link")
+    inlines = (StockMovementInline,)
+    action_form = RestockActionForm
+    actions = ("restock", "switch_link_off", "switch_link_on")
+    fieldsets = (
+        (None, {"fields": ("store", "name", "description", "long_description", "image_url", "attributes",
+                           "tags")}),
+        ("Stock", {"fields": ("inventory", "low_stock_threshold", "ledger_link"),
+                   "description": "Changing the stock here records a movement in the ledger, "
+                                  "with you as the actor."}),
+        ("Stripe", {"fields": ("stripe_product_id", "stripe_price_id", "unit_amount", "currency",
+                               "payment_link_id", "payment_link_url", "payment_link_active",
+                               "payment_link_paused", "updated_at")}),
+    )
+
+    def get_queryset(self, request):
+        return selectors.with_availability(super().get_queryset(request))
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "inventory":
+            # Refused by the form, with a message, before the database constraint could refuse it.
+            # The hidden initial is the number the page showed: a row left untouched is not
+            # "changed" even if a sale moved the stock meanwhile, so it is not written back.
+            kwargs.update(min_value=0, label="Stock", show_hidden_initial=True)
+        if isinstance(db_field, models.URLField):
+            kwargs.setdefault("assume_scheme", "https")  # Stripe and image CDNs are https
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+    def get_readonly_fields(self, request, obj=None):
+        # A product's store is in its URL, QR code and broadcast group: fixed once created.
+        return (*self.readonly_fields, "store") if obj else self.readonly_fields
+
+    @admin.display(description="Store", ordering="store__name")
+    def store_name(self, obj):
+        return obj.store.name
+
+    @admin.display(description="Available", ordering="available_units")
+    def available_now(self, obj):
+        """Stock less units held by checkouts in progress: what the pages show."""
+        return obj.available
+
+    @admin.display(description="Payment Link")
+    def link_state(self, obj):
+        if not obj.payment_link_id:
+            return "No link"
+        if obj.payment_link_paused:
+            return "Off (switched off by staff)"
+        return "On" if obj.payment_link_active else "Off"
+
+    @admin.display(description="Ledger")
+    def ledger_link(self, obj):
+        if not obj.pk:
+            return "—"
+        url = reverse("admin:inventory_stockmovement_changelist") + f"?product__id__exact={obj.pk}"
+        return format_html('<a href="{}">All stock movements of this product</a>', url)
+
+    # ---- saving: everything but stock and the link switch through the form, those through services ----
+
+    def save_model(self, request, obj, form, change):
+        level = obj.inventory
+        paused = obj.payment_link_paused
+        if change:
+            self._save_form_fields(obj, form)
+        else:
+            obj.inventory, obj.payment_link_paused = 0, False
+            obj.save()
+        if "inventory" in form.changed_data or (not change and level):
+            self._set_stock(request, obj, form, level)
+        if "payment_link_paused" in form.changed_data:
+            product_link_pause(product=obj, paused=paused)
+        obj.refresh_from_db(fields=list(SERVICE_FIELDS))
+
+    @staticmethod
+    def _save_form_fields(obj, form):
+        fields = [f.name for f in obj._meta.concrete_fields
+                  if f.name in form.changed_data and f.name not in SERVICE_FIELDS]
+        if fields:
+            obj.save(update_fields=[*fields, "updated_at"])
+
+    def _set_stock(self, request, obj, form, level: int):
+        shown = _stock_shown(form)
+        before = selectors.product_by_id(product_id=obj.pk).inventory
+        try:
+            stock_set(product=obj, level=level, source=_admin_source(request), actor=request.user,
+                      note=f"count by staff (form showed {shown})" if shown is not None else "count by staff")
+        except InvalidStockChange as exc:  # the form already refuses these; belt and braces
+            self.message_user(request, f"{obj.name}: {exc}", messages.ERROR)
+            return
+        if shown is not None and before != shown:
+            self.message_user(
+                request,
+                f"{obj.name}: stock had moved from {shown} to {before} since the page was loaded "
+                f"(sales?); it is now set to {level} as entered.",
+                messages.WARNING,
+            )
+
+    # ---- actions ----
+
+    @admin.action(description="Restock selected products by the quantity entered", permissions=["change"])
+    def restock(self, request, queryset):
+        raw = (request.POST.get("quantity") or "").strip()
+        quantity = int(raw) if raw.isascii() and raw.isdigit() else 0
+        if not 0 < quantity <= MAX_RESTOCK:
+            self.message_user(
+                request,
+                f"Restock needs a whole number from 1 to {MAX_RESTOCK} in “Quantity to add” "
+                f"(got “{raw or 'nothing'}”). Nothing was changed.",
+                messages.ERROR,
+            )
+            return
+        source = _restock_source(request)
+        products = list(queryset.order_by("pk"))
+        done_before = set(selectors.product_ids_with_movement(source=source))
+        for product in products:
+            stock_increase(product=product, quantity=quantity, source=source, reason="restock",
+                           actor=request.user, note="restock from the product list")
+        added = [p for p in products if p.pk not in done_before]
+        if added:
+            self.message_user(request, f"Added {quantity} unit(s) to each of {len(added)} product(s).",
+                              messages.SUCCESS)
+        if len(added) < len(products):
+            self.message_user(request, f"{len(products) - len(added)} product(s) had already been restocked "
+                                       f"by this same form (sent twice): not added again.", messages.WARNING)
+
+    @admin.action(description="Switch Payment Link off (stays off whatever the stock)", permissions=["change"])
+    def switch_link_off(self, request, queryset):
+        self._switch_links(request, queryset, paused=True)
+
+    @admin.action(description="Switch Payment Link back on (follows stock again)", permissions=["change"])
+    def switch_link_on(self, request, queryset):
+        self._switch_links(request, queryset, paused=False)
+
+    def _switch_links(self, request, queryset, *, paused: bool):
+        products = list(queryset.order_by("pk"))
+        for product in products:
+            product_link_pause(product=product, paused=paused)
+        state = "switched off" if paused else "back on, following stock"
+        self.message_user(request, f"Payment Link {state} for {len(products)} product(s).", messages.SUCCESS)
+
+
+@admin.register(StockMovement)
+class StockMovementAdmin(admin.ModelAdmin):
+    """The ledger on its own page: read-only, every row written by inventory.services."""
+
+    list_display = ("created_at", "product", "delta", "reason", "balance_after", "source", "actor", "note")
+    list_filter = ("reason", "product__store")
+    list_select_related = ("product", "product__store", "actor")
+    search_fields = ("source", "product__name", "product__stripe_product_id")
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Reservation)
+class ReservationAdmin(admin.ModelAdmin):
+    """Units held for checkouts: why a product can show fewer available than in stock. Read-only."""
+
+    list_display = ("created_at", "product", "quantity", "state", "expires_at", "hold_ref", "close_reason")
+    list_filter = ("state", "product__store")
+    list_select_related = ("product", "product__store")
+    search_fields = ("hold_ref", "product__name", "product__stripe_product_id")
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(WaitlistEntry)
+class WaitlistEntryAdmin(admin.ModelAdmin):
+    """Who waits for a restock. Entries can be deleted (someone asks to be forgotten), not edited."""
+
+    list_display = ("created_at", "product", "email", "notified_at")
+    list_filter = (("notified_at", admin.EmptyFieldListFilter), "product__store")
+    list_select_related = ("product", "product__store")
+    search_fields = ("email", "product__name")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

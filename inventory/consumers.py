@@ -6,18 +6,23 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from . import selectors
 from .broadcast import product_group, store_group
 
+CLOSE_NO_SUCH_PAGE = 4404
+
 
 class StockConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self):
         kwargs = self.scope["url_route"]["kwargs"]
         store_id, product_id = kwargs["store_id"], kwargs.get("product_id")
-        snapshots = await self._snapshots(store_id, product_id)
-        if snapshots is None:
-            await self.close(code=4404)
-            return
+        # Join before reading: a change committed in between then reaches us as a message.
         self.group = product_group(store_id, product_id) if product_id else store_group(store_id)
         await self.channel_layer.group_add(self.group, self.channel_name)
+        snapshots = await self._snapshots(store_id, product_id)
+        # Accept, then close: a refused handshake looks like a network failure to a browser, which
+        # would keep retrying; 4404 tells the page to stop.
         await self.accept()
+        if snapshots is None:
+            await self.close(code=CLOSE_NO_SUCH_PAGE)
+            return
         # Current stock on (re)connect, so a page never keeps a number it missed while away.
         for snapshot in snapshots:
             await self.send_json({"type": "stock.updated", **snapshot})

@@ -107,3 +107,17 @@ def stock_snapshots_for_page(*, store_id: str, stripe_product_id: str | None = N
 def product_ids_with_movement(*, source: str) -> list[int]:
     """Products that already have a ledger row for this source (a replayed admin form, say)."""
     return list(StockMovement.objects.filter(source=source).values_list("product_id", flat=True))
+
+
+def product_alternatives(*, stripe_product_id: str, exclude_store_id: str) -> list[Product]:
+    """The same Stripe product in other stores, where some of it is still available."""
+    products = with_availability(Product.objects.select_related("store").filter(stripe_product_id=stripe_product_id)
+                                 .exclude(store_id=exclude_store_id))
+    return list(products.filter(available_units__gt=0).order_by("store__name", "store_id"))
+
+
+def products_in_store(*, store_id: str, stripe_product_ids: list[str]) -> dict[str, Product]:
+    """A store's products by Stripe product id (with availability); ids it does not stock are absent."""
+    products = with_availability(Product.objects.select_related("store")).filter(
+        store_id=store_id, stripe_product_id__in=set(stripe_product_ids))
+    return {p.stripe_product_id: p for p in products}

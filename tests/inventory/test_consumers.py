@@ -1,0 +1,239 @@
+"""The live stock feed, through the real ASGI application and the Redis channel layer.
+
+pytest-asyncio is not a dependency: each test is synchronous and runs one async scenario with
+asgiref's async_to_sync. Stock changes come from another thread, as a webhook worker's would, and
+commit for real (transaction=True), so the broadcast fires from transaction.on_commit.
+"""
+
+import uuid
+
+import pytest
+from asgiref.sync import async_to_sync, sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.db import connection
+
+from inventory.models import Product
+from inventory.services import stock_decrease, stock_increase
+from payments.gateway import get_gateway
+from payments.simulator import offline_payment_link_shape
+from swagstore.asgi import application
+from tests import factories
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+# The application checks the Origin against ALLOWED_HOSTS, as it would for a browser.
+BROWSER_HEADERS = [(b"origin", b"http://127.0.0.1"), (b"host", b"127.0.0.1")]
+TIMEOUT = 3
+
+
+def feed(store_id: str, product_id: str | None = None) -> WebsocketCommunicator:
+    path = f"/ws/stock/{store_id}/" + (f"{product_id}/" if product_id else "")
+    return WebsocketCommunicator(application, path, headers=BROWSER_HEADERS)
+
+
+FIELDS = ("type", "store", "product", "inventory", "sold_out", "low_stock", "link_active", "payable")
+
+
+def stock_fields(message: dict) -> dict:
+    """The fields every page relies on (messages may carry more)."""
+    return {k: message[k] for k in FIELDS}
+
+
+def snapshot(product: Product, **overrides) -> dict:
+    product = Product.objects.get(pk=product.pk)
+    return {"type": "stock.updated", "store": product.store_id, "product": product.stripe_product_id,
+            "inventory": product.inventory, "sold_out": product.sold_out, "low_stock": product.low_stock,
+            "link_active": product.payment_link_active, "payable": product.payable, **overrides}
+
+
+def on_sale(store, *, inventory: int, **fields) -> Product:
+    """A product whose Payment Link the offline gateway holds, so payments can follow its stock.
+
+    The link goes into the notebook before the first stock: here every change commits at once,
+    and payments looks the link up right after.
+    """
+    product = factories.product(store_obj=store, inventory=0, **fields)
+    get_gateway().notebook_put(offline_payment_link_shape(product=product, url=product.payment_link_url))
+    if inventory:
+        stock_increase(product=product, quantity=inventory, source=f"test-initial:{product.pk}", reason="initial")
+    product.refresh_from_db()
+    return product
+
+
+def sell_in_another_thread(product: Product, quantity: int, source: str):
+    """A sale committed by another thread with its own connection, like a webhook worker's."""
+
+    def sell():
+        try:
+            stock_decrease(product=product, quantity=quantity, source=source)
+        finally:
+            connection.close()
+
+    return sync_to_async(sell, thread_sensitive=False)()
+
+
+@pytest.fixture
+def booth():
+    # A store id of its own keeps these groups apart from any other test run on the same Redis.
+    return factories.store(store_id=f"store_W{uuid.uuid4().hex[:10]}")
+
+
+def test_product_feed_sends_the_current_stock_on_connect(booth):
+    # given
+    hoodie = on_sale(booth, name="Hoodie", inventory=3, low_stock_threshold=5)
+
+    async def scenario():
+        communicator = feed(booth.id, hoodie.stripe_product_id)
+        connected, _ = await communicator.connect()
+        try:
+            return connected, await communicator.receive_json_from(TIMEOUT)
+        finally:
+            await communicator.disconnect()
+
+    # when
+    connected, first = async_to_sync(scenario)()
+
+    # then
+    assert connected
+    assert stock_fields(first) == {"type": "stock.updated", "store": booth.id, "product": hoodie.stripe_product_id,
+                     "inventory": 3, "sold_out": False, "low_stock": True, "link_active": True, "payable": True}
+
+
+def test_a_sale_in_another_thread_reaches_the_product_feed(booth):
+    # given
+    hoodie = on_sale(booth, name="Hoodie", inventory=10)
+
+    async def scenario():
+        communicator = feed(booth.id, hoodie.stripe_product_id)
+        await communicator.connect()
+        try:
+            before = await communicator.receive_json_from(TIMEOUT)
+            # when
+            await sell_in_another_thread(hoodie, 2, source="cs_test_feed_1")
+            after = await communicator.receive_json_from(TIMEOUT)
+            return before, after
+        finally:
+            await communicator.disconnect()
+
+    before, after = async_to_sync(scenario)()
+
+    # then
+    assert before["inventory"] == 10
+    assert stock_fields(after) == snapshot(hoodie, inventory=8)
+
+
+def test_selling_out_on_the_feed_then_the_link_going_off(booth):
+    # given
+    tote = on_sale(booth, name="Tote", inventory=1)
+
+    async def scenario():
+        communicator = feed(booth.id, tote.stripe_product_id)
+        await communicator.connect()
+        try:
+            await communicator.receive_json_from(TIMEOUT)
+            # when
+            await sell_in_another_thread(tote, 1, source="cs_test_last_one")
+            return [await communicator.receive_json_from(TIMEOUT) for _ in range(2)]
+        finally:
+            await communicator.disconnect()
+
+    sold_out, link_off = async_to_sync(scenario)()
+
+    # then: sold out (not payable) at once, then the Payment Link follows stock and goes off
+    assert (sold_out["inventory"], sold_out["sold_out"], sold_out["payable"]) == (0, True, False)
+    assert (link_off["inventory"], link_off["link_active"], link_off["payable"]) == (0, False, False)
+
+
+def test_reconnecting_gives_the_stock_sold_while_away(booth):
+    # given
+    hoodie = on_sale(booth, name="Hoodie", inventory=10)
+
+    async def scenario():
+        first = feed(booth.id, hoodie.stripe_product_id)
+        await first.connect()
+        await first.receive_json_from(TIMEOUT)
+        await first.disconnect()
+        # when: sold while the page was away
+        await sell_in_another_thread(hoodie, 4, source="cs_test_while_away")
+        again = feed(booth.id, hoodie.stripe_product_id)
+        await again.connect()
+        try:
+            return await again.receive_json_from(TIMEOUT)
+        finally:
+            await again.disconnect()
+
+    # then
+    assert async_to_sync(scenario)()["inventory"] == 6
+
+
+async def _accepted_then_closed(communicator):
+    """Accepted, then closed with 4404: a browser sees a final close code, not a failed handshake."""
+    connected, _ = await communicator.connect()
+    closed = await communicator.receive_output(TIMEOUT)
+    return connected, closed
+
+
+@pytest.mark.parametrize("product_id", ["prod_NOPE", None])
+def test_unknown_page_is_closed_with_4404(product_id):
+    async def scenario():
+        return await _accepted_then_closed(feed("store_NOPE", product_id))
+
+    assert async_to_sync(scenario)() == (True, {"type": "websocket.close", "code": 4404})
+
+
+def test_unknown_product_in_a_known_store_is_closed_with_4404(booth):
+    on_sale(booth, inventory=1)
+
+    async def scenario():
+        return await _accepted_then_closed(feed(booth.id, "prod_NOPE"))
+
+    assert async_to_sync(scenario)() == (True, {"type": "websocket.close", "code": 4404})
+
+
+def test_store_feed_gets_every_product_of_the_store_and_only_those(booth):
+    # given
+    mug = on_sale(booth, name="Mug", inventory=5)
+    tee = on_sale(booth, name="Tee", inventory=9)
+    elsewhere = on_sale(factories.store(store_id=f"store_X{uuid.uuid4().hex[:10]}"), name="Cap", inventory=4)
+
+    async def scenario():
+        communicator = feed(booth.id)
+        connected, _ = await communicator.connect()
+        assert connected
+        try:
+            snapshots = [await communicator.receive_json_from(TIMEOUT) for _ in range(2)]
+            # when
+            await sell_in_another_thread(elsewhere, 1, source="cs_test_other_store")
+            await sell_in_another_thread(tee, 2, source="cs_test_tee")
+            await sell_in_another_thread(mug, 1, source="cs_test_mug")
+            updates = [await communicator.receive_json_from(TIMEOUT) for _ in range(2)]
+            nothing_else = await communicator.receive_nothing(0.3)
+            return snapshots, updates, nothing_else
+        finally:
+            await communicator.disconnect()
+
+    snapshots, updates, nothing_else = async_to_sync(scenario)()
+
+    # then
+    assert [stock_fields(m) for m in snapshots] == [snapshot(mug, inventory=5), snapshot(tee, inventory=9)]
+    assert [stock_fields(m) for m in updates] == [snapshot(tee, inventory=7), snapshot(mug, inventory=4)]
+    assert nothing_else
+
+
+def test_the_feed_is_read_only(booth):
+    mug = on_sale(booth, inventory=5)
+
+    async def scenario():
+        communicator = feed(booth.id, mug.stripe_product_id)
+        await communicator.connect()
+        try:
+            await communicator.receive_json_from(TIMEOUT)
+            await communicator.send_json_to({"type": "stock.updated", "product": mug.stripe_product_id,
+                                             "inventory": 0})
+            return await communicator.receive_nothing(0.3)
+        finally:
+            await communicator.disconnect()
+
+    assert async_to_sync(scenario)()
+    mug.refresh_from_db()
+    assert mug.inventory == 5
