@@ -5,9 +5,9 @@ write happen at the worst moment:
 
 - `run_before("inventory.services._apply_delta", competitor)` patches one of our functions so the
   competitor runs just before its first call;
-- `before_sql('UPDATE "inventory_product"', competitor)` runs it just before a given statement on
-  this thread's connection, which is finer than any function boundary (between a read and the
-  write that depends on it).
+- `before_sql(matches, competitor)` runs it just before the first matching SQL statement on this
+  thread's connection, which is finer than any function boundary (between a read and the write
+  that depends on it).
 
 The competitor itself runs in a `Worker`: another thread, hence another PostgreSQL connection and
 transaction, so it commits (or waits for our locks) exactly as a second web process would. Tests
@@ -85,12 +85,12 @@ def run_before(target: str, competitor: Callable[..., Any]):
 
 
 @contextmanager
-def before_sql(fragment: str, competitor: Callable[[], Any]):
-    """Run `competitor()` once, just before the first statement on this connection containing `fragment`."""
+def before_sql(matches: Callable[[str], bool], competitor: Callable[[], Any]):
+    """Run `competitor()` once, just before the first statement on this connection that `matches`."""
     fired = threading.Event()
 
     def wrapper(execute, sql, params, many, context):
-        if fragment in sql and not fired.is_set():
+        if not fired.is_set() and matches(sql):
             fired.set()
             competitor()
         return execute(sql, params, many, context)

@@ -22,7 +22,12 @@ from inventory.signals import stock_changed
 from tests import factories
 from tests.race import Worker, before_sql, in_other_connection, run_before, wait_until_blocked_on_lock
 
-THE_STOCK_UPDATE = 'UPDATE "inventory_product"'
+
+def takes_hold_of_stock(sql: str) -> bool:
+    """The first statement that locks or writes a product row: the worst moment for a competitor,
+    whether the service locks first (SELECT … FOR UPDATE) or relies on a conditional UPDATE."""
+    return sql.startswith('UPDATE "inventory_product"') or (
+        'FROM "inventory_product"' in sql and "FOR UPDATE" in sql)
 
 
 def make_product(inventory: int):
@@ -237,15 +242,16 @@ def test_database_refuses_negative_stock_even_bypassing_services():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_decrease_fails_when_a_competitor_takes_the_last_units_just_before_our_update():
-    # given: 2 units, and another buyer who takes 1 and commits right before our UPDATE runs
+def test_decrease_fails_when_a_competitor_takes_the_last_units_just_before_we_do():
+    # given: 2 units, and another buyer who takes 1 and commits right after our replay check,
+    # just before we lock or update the product row
     p = make_product(2)
 
     def competitor():
         in_other_connection(stock_decrease, product=p, quantity=1, source="cs_competitor")
 
     # when
-    with before_sql(THE_STOCK_UPDATE, competitor) as fired, pytest.raises(InsufficientStock) as raised:
+    with before_sql(takes_hold_of_stock, competitor) as fired, pytest.raises(InsufficientStock) as raised:
         stock_decrease(product=p, quantity=2, source="cs_ours")
 
     # then: we were refused (not taken to -1, not written over the competitor's sale)
@@ -287,7 +293,7 @@ def test_a_concurrent_restock_with_the_same_source_is_a_replay():
     def competitor():
         in_other_connection(stock_increase, product=p, quantity=3, source="delivery-7")
 
-    with before_sql(THE_STOCK_UPDATE, competitor) as fired:
+    with before_sql(takes_hold_of_stock, competitor) as fired:
         ours = stock_increase(product=p, quantity=3, source="delivery-7")
 
     assert fired.is_set()
@@ -308,8 +314,11 @@ def test_a_sale_during_a_stock_count_waits_for_it_and_is_not_lost():
         assert wait_until_blocked_on_lock("inventory_product"), "the sale did not wait for the count's lock"
 
     # when
-    with run_before("inventory.services._apply_delta", competitor) as fired:
-        counted = stock_set(product=p, level=5, source="count-shelf")
+    try:
+        with run_before("inventory.services._apply_delta", competitor) as fired:
+            counted = stock_set(product=p, level=5, source="count-shelf")
+    finally:
+        sale.join(30)  # even when the count failed: no thread may outlive the test's database
     sold = sale.outcome()
 
     # then: the count is recorded as exactly 5, and the sale comes after it
