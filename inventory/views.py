@@ -2,10 +2,10 @@
 
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from . import selectors
-from .qr import qr_svg
+from .qr import qr_svg, qr_svg_document
 
 
 def _store_or_404(store_id: str):
@@ -22,19 +22,19 @@ def _product_or_404(store_id: str, product_id: str):
         raise Http404(f"No product {product_id!r} in store {store_id!r}.")
 
 
-@require_GET
+@require_safe
 def store_index(request):
     return render(request, "inventory/store_index.html", {"stores": selectors.store_list()})
 
 
-@require_GET
+@require_safe
 def store_page(request, store_id: str):
     store = _store_or_404(store_id)
     products = selectors.product_list_for_store(store=store)
     return render(request, "inventory/store_page.html", {"store": store, "products": products})
 
 
-@require_GET
+@require_safe
 def product_page(request, store_id: str, product_id: str):
     product = _product_or_404(store_id, product_id)
     payable = product.payment_link_active and not product.sold_out and bool(product.payment_link_url)
@@ -43,15 +43,15 @@ def product_page(request, store_id: str, product_id: str):
     return render(request, "inventory/product_page.html", context)
 
 
-@require_GET
+@require_safe
 def product_qr_svg(request, store_id: str, product_id: str):
     product = _product_or_404(store_id, product_id)
     if not product.payment_link_url:
         raise Http404("This product has no Payment Link.")
-    return HttpResponse(qr_svg(product.payment_link_url), content_type="image/svg+xml")
+    return HttpResponse(qr_svg_document(product.payment_link_url), content_type="image/svg+xml")
 
 
-@require_GET
+@require_safe
 def store_qr_sheet(request, store_id: str):
     store = _store_or_404(store_id)
     products = [(p, qr_svg(p.payment_link_url, scale=5) if p.payment_link_url else "")

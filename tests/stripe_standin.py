@@ -36,6 +36,8 @@ from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
 DEFAULT_FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "stripe" / "fixtures3.json"
+# Without ../shared beside the clone, the verbatim extract the app ships (same shapes, fewer kinds).
+VENDORED_FIXTURES = Path(__file__).resolve().parents[1] / "payments" / "data" / "stripe_shapes.json"
 DEFAULT_PROXIED_PREFIXES = ("/v1/payment_intents", "/v1/refunds", "/v1/payment_methods", "/v1/charges")
 CANCELABLE = ("requires_payment_method", "requires_capture", "requires_confirmation", "requires_action")
 
@@ -47,7 +49,8 @@ def _load_shapes(path: str) -> dict:
 
 def shape(name: str, **overrides) -> dict:
     """A fresh copy of Stripe's fixture for ``name`` with top-level fields overridden."""
-    path = os.environ.get("STRIPE_FIXTURES") or str(DEFAULT_FIXTURES)
+    path = os.environ.get("STRIPE_FIXTURES") or str(DEFAULT_FIXTURES if DEFAULT_FIXTURES.exists()
+                                                    else VENDORED_FIXTURES)
     return {**copy.deepcopy(_load_shapes(path)[name]), **overrides}
 
 

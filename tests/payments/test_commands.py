@@ -14,6 +14,7 @@ from payments.shapes import SHAPES_FILE
 SHARED_FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "stripe" / "fixtures3.json"
 
 
+@pytest.mark.skipif(not SHARED_FIXTURES.exists(), reason="../shared/stripe/fixtures3.json is not beside this clone")
 def test_vendored_shapes_are_stripes_published_fixtures():
     published = json.loads(SHARED_FIXTURES.read_text())["resources"]
     vendored = json.loads(SHAPES_FILE.read_text())["resources"]
