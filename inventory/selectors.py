@@ -121,3 +121,40 @@ def products_in_store(*, store_id: str, stripe_product_ids: list[str]) -> dict[s
     products = with_availability(Product.objects.select_related("store")).filter(
         store_id=store_id, stripe_product_id__in=set(stripe_product_ids))
     return {p.stripe_product_id: p for p in products}
+
+
+# --- Sales figures: the booth screen and the staff dashboard ---------------------------------------
+
+from datetime import timedelta  # noqa: E402
+
+
+def units_sold_since(*, since, store_id: str | None = None) -> dict[int, int]:
+    """Units sold per product id since `since`, from the ledger's sale rows (each sale counted once:
+    a ledger row is unique per source). Products without sales in the window are absent."""
+    movements = StockMovement.objects.filter(reason=StockMovement.Reason.SALE, created_at__gte=since)
+    if store_id is not None:
+        movements = movements.filter(product__store_id=store_id)
+    totals = movements.values("product_id").annotate(units=Sum("delta")).values_list("product_id", "units")
+    return {product_id: -units for product_id, units in totals}
+
+
+def booth_board(*, store: Store, window_minutes: int, now=None) -> list[dict]:
+    """One store's products with what the booth screen shows: stock, state, units sold recently."""
+    now = now or timezone.now()
+    sold = units_sold_since(since=now - timedelta(minutes=window_minutes), store_id=store.pk)
+    return [{"product": p, "sold_recently": sold.get(p.pk, 0)} for p in product_list_for_store(store=store)]
+
+
+def sales_dashboard(*, now=None) -> dict:
+    """Every product with its units sold today (since local midnight) and in the last hour, and the
+    products at or under their low-stock threshold (sold out included), lowest first."""
+    now = now or timezone.now()
+    today_start = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    today = units_sold_since(since=today_start)
+    last_hour = units_sold_since(since=now - timedelta(hours=1))
+    products = list(with_availability(Product.objects.select_related("store")).order_by("store__name", "name"))
+    rows = [{"product": p, "sold_today": today.get(p.pk, 0), "sold_last_hour": last_hour.get(p.pk, 0)}
+            for p in products]
+    low = sorted((p for p in products if p.available <= p.low_stock_threshold),
+                 key=lambda p: (p.available, p.store.name, p.name))
+    return {"rows": rows, "low_stock": low, "generated_at": now, "today_start": today_start}

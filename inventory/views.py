@@ -1,5 +1,6 @@
 """Server-rendered pages: stock as of render time, kept live by static/js/live-stock.js."""
 
+from django.conf import settings
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
@@ -39,6 +40,7 @@ def product_page(request, store_id: str, product_id: str):
     product = _product_or_404(store_id, product_id)
     payable = product.payment_link_active and not product.sold_out and bool(product.payment_link_url)
     context = {"store": product.store, "product": product, "payable": payable,
+               "hold_minutes": settings.CHECKOUT_HOLD_MINUTES,
                "qr": qr_svg(product.payment_link_url) if product.payment_link_url else ""}
     return render(request, "inventory/product_page.html", context)
 

@@ -66,6 +66,8 @@ def _checkout_reserve(lines: list[CheckoutRequestLine], email: str) -> Checkout:
     products = {p.pk: p for p in inventory_selectors.products_by_ids(product_ids=[x.product_id for x in lines])}
     if missing := {x.product_id for x in lines} - set(products):
         raise CheckoutRefused(f"Unknown product id(s): {sorted(missing)}.")
+    if unpriced := sorted(p.name for p in products.values() if p.unit_amount <= 0):
+        raise CheckoutRefused(f"Not for sale here, no price set: {', '.join(unpriced)}.")
     if len({p.store_id for p in products.values()}) > 1 or len({p.currency for p in products.values()}) > 1:
         raise CheckoutRefused("All lines of one checkout must come from one store, in one currency.")
     expires_at = timezone.now() + timedelta(minutes=settings.CHECKOUT_HOLD_MINUTES)

@@ -76,3 +76,48 @@ def delivery_post(delivery: SignedDelivery, *, url: str, timeout: float = 30.0) 
             return response.status, response.read().decode(errors="replace")
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read().decode(errors="replace")
+
+
+# --- Our own checkout, offline: the card confirmation Stripe.js would make, and Stripe's event ---
+
+PAYMENT_INTENT_EVENT_TYPES = {
+    "requires_capture": "payment_intent.amount_capturable_updated",
+    "succeeded": "payment_intent.succeeded",
+    "canceled": "payment_intent.canceled",
+}
+
+
+def payment_intent_event(*, intent: dict, secret: str, timestamp: int | None = None) -> SignedDelivery:
+    """A signed event for the PaymentIntent as it now stands, as Stripe would send after a confirm.
+
+    A declined confirm leaves the intent in requires_payment_method with a last_payment_error:
+    that is payment_intent.payment_failed.
+    """
+    event_type = PAYMENT_INTENT_EVENT_TYPES.get(intent["status"])
+    if event_type is None:
+        if not intent.get("last_payment_error"):
+            raise ValueError(f"No event to send for a PaymentIntent in {intent['status']}.")
+        event_type = "payment_intent.payment_failed"
+    now = int(time.time())
+    event = stripe_shape("event", id=f"evt_sim_{secrets.token_hex(8)}", type=event_type, data={"object": intent},
+                         created=now, api_version="2024-06-20", pending_webhooks=1,
+                         request={"id": None, "idempotency_key": None})
+    body = json.dumps(event)
+    signature = webhook_signature_header(body, secret, timestamp or now)
+    return SignedDelivery(event_id=event["id"], session_id="", body=body, signature=signature)
+
+
+def payment_intent_confirm_offline(*, payment_intent_id: str, payment_method: str, secret: str,
+                                   webhook_url: str, idempotency_key: str) -> tuple[dict, int]:
+    """Confirm with an offline test card, then deliver Stripe's event for the outcome to our webhook.
+
+    Returns the intent and the webhook's HTTP status. Only for the offline gateway: with Stripe
+    live, Stripe.js confirms and Stripe sends the event.
+    """
+    gateway = get_gateway()
+    if not isinstance(gateway, OfflineGateway):
+        raise RuntimeError("Offline confirmation is only for the offline gateway.")
+    intent = gateway.payment_intent_confirm(payment_intent_id, payment_method=payment_method,
+                                            idempotency_key=idempotency_key)
+    status, _ = delivery_post(payment_intent_event(intent=intent, secret=secret), url=webhook_url)
+    return intent, status

@@ -30,6 +30,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "djstripe",
+    "ninja",
     "inventory",
     "payments",
 ]
@@ -94,11 +95,33 @@ STORAGES = {
 
 # --- Redis: broker and channel layer. Absent means a single process does everything. ---
 REDIS_URL = env("REDIS_URL", default="")
+# Which channels_redis layer carries the live feed (bench/RESULTS.md compares them):
+# core = lists and sorted sets (group membership kept in Redis), pubsub = Redis PUBLISH/SUBSCRIBE.
+CHANNEL_LAYER_BACKENDS = {
+    "core": "channels_redis.core.RedisChannelLayer",
+    "pubsub": "channels_redis.pubsub.RedisPubSubChannelLayer",
+}
+CHANNEL_LAYER_BACKEND = env("CHANNEL_LAYER_BACKEND", default="core")
+if CHANNEL_LAYER_BACKEND not in CHANNEL_LAYER_BACKENDS:
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(f"CHANNEL_LAYER_BACKEND must be one of {sorted(CHANNEL_LAYER_BACKENDS)}, "
+                               f"not {CHANNEL_LAYER_BACKEND!r}.")
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": env("CHANNEL_PREFIX", default="swagstore")},
+            "BACKEND": CHANNEL_LAYER_BACKENDS[CHANNEL_LAYER_BACKEND],
+            "CONFIG": {
+                # redis-py 8 changed two defaults channels_redis 4.3 relies on:
+                # - reads time out after 5 s, exactly as long as the core layer's blocking BZPOPMIN
+                #   waits, so each idle process's receiving consumer was torn down every ~5 s
+                #   (channels_redis#422): reads get longer than that wait;
+                # - a pool holds at most 100 connections and refuses the 101st ("Too many
+                #   connections"), so a burst of WebSocket handshakes (phones reconnecting after a
+                #   restart) failed with HTTP 500 on the core layer: bench/RESULTS.md.
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 15, "max_connections": 1000}],
+                "prefix": env("CHANNEL_PREFIX", default="swagstore"),
+            },
         }
     }
     CELERY_BROKER_URL = REDIS_URL

@@ -86,7 +86,10 @@ def stock_containers(doc: Node) -> list[Node]:
 
 
 def shown_when(container: Node, condition: str) -> bool:
-    return container.find(data_show_when=condition).shown
+    """Whether the parts shown under `condition` are shown; they must all agree."""
+    states = {node.shown for node in container.find_all(data_show_when=condition)}
+    assert len(states) == 1, f"parts shown when {condition!r} disagree (or there are none)"
+    return states.pop()
 
 
 def product_url(p) -> str:
@@ -204,7 +207,7 @@ def test_sold_out_product_says_so_and_offers_no_way_to_pay(client, booth):
     # then
     product = doc.find(data_stock_product=tote.stripe_product_id)
     assert product.attrs["data-sold-out"] == "true" and product.attrs["data-payable"] == "false"
-    assert shown_when(product, "sold-out") and product.find(data_show_when="sold-out").text() == "Sold out"
+    assert shown_when(product, "sold-out") and product.find("p", data_show_when="sold-out").text() == "Sold out"
     assert not shown_when(product, "in-stock")
     # The QR code and link stay in the page, hidden, so live-stock.js can bring them back on a restock.
     assert not shown_when(product, "payable")

@@ -1,0 +1,205 @@
+"""Our checkout's pages: start one from a form, pay on its page, watch its status live.
+
+The page (GET /checkout/<id>/) renders what is held and until when; static/js/checkout.js keeps
+the status live over ws/checkout/<id>/ and counts down the hold. With Stripe live it mounts Stripe
+Elements; offline it offers test cards whose confirmation sends the store Stripe's signed event.
+"""
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from inventory import selectors as inventory_selectors
+from inventory.exceptions import InsufficientStock, InvalidStockChange
+from inventory.waitlist import waitlist_join
+
+from .api_schemas import MAX_QUANTITY, gateway_error_text, short_of_stock_text
+from .checkouts import CheckoutRefused, CheckoutRequestLine, checkout_start
+from .endpoints import webhook_endpoint_local
+from .gateway import GatewayError, OfflineGateway, get_gateway
+from .models import Checkout
+from .simulator import payment_intent_confirm_offline
+
+OFFLINE_CARDS = [
+    ("pm_card_visa", "4242 4242 4242 4242 — succeeds"),
+    ("pm_card_chargeDeclined", "4000 0000 0000 0002 — declined"),
+]
+# What the buyer is told for each status (checkout.js gets the same words through json_script).
+STATUS_MESSAGES = {
+    Checkout.Status.RESERVED: "Your items are held for you. Pay before the hold runs out.",
+    Checkout.Status.AUTHORISED: "Card authorised and your items are yours: taking the payment now…",
+    Checkout.Status.PAID: "Paid. Thank you! Collect your items at the booth.",
+    Checkout.Status.CANCELLED: "Cancelled: the stock went before your payment arrived. Nothing was charged.",
+    Checkout.Status.REFUNDED: "Refunded: the stock went before your payment arrived. Your money is on its way back.",
+    Checkout.Status.FAILED: "Payment failed: your card was not charged and the items were released.",
+    Checkout.Status.EXPIRED: "The hold ran out before payment, so the items went back on sale.",
+}
+ZERO_DECIMAL = {"bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga", "pyg", "rwf", "ugx", "vnd", "vuv", "xaf",
+                "xof", "xpf"}
+
+
+class OfflineCardForm(forms.Form):
+    card = forms.ChoiceField(choices=OFFLINE_CARDS, label="Offline test card",
+                             error_messages={"invalid_choice": "Choose one of the offline test cards.",
+                                             "required": "Choose one of the offline test cards."})
+
+
+class CheckoutStartForm(forms.Form):
+    store = forms.RegexField(regex=r"^store_[A-Za-z0-9]+$", max_length=64)
+    product = forms.RegexField(regex=r"^[A-Za-z0-9_-]+$", max_length=64)
+    quantity = forms.IntegerField(min_value=1, max_value=MAX_QUANTITY, initial=1)
+    email = forms.EmailField(required=False, max_length=254)
+
+
+class WaitlistForm(forms.Form):
+    store = forms.RegexField(regex=r"^store_[A-Za-z0-9]+$", max_length=64, widget=forms.HiddenInput)
+    product = forms.RegexField(regex=r"^[A-Za-z0-9_-]+$", max_length=64, widget=forms.HiddenInput)
+    email = forms.EmailField(max_length=254, label="Your e-mail")
+
+
+def money(amount: int, currency: str) -> str:
+    if currency.lower() in ZERO_DECIMAL:
+        return f"{amount} {currency.upper()}"
+    return f"{amount // 100}.{amount % 100:02d} {currency.upper()}"
+
+
+# --- The checkout page ----------------------------------------------------------------------------
+
+@require_GET
+def checkout_page(request, checkout_id):
+    return _page(request, _checkout_or_404(checkout_id))
+
+
+@require_POST
+def offline_confirm(request, checkout_id):
+    """Offline only: confirm with a test card, deliver Stripe's signed event, show the outcome."""
+    if not _offline():
+        raise Http404("Offline test cards exist only while Stripe is offline.")
+    checkout = _checkout_or_404(checkout_id)
+    form = OfflineCardForm(request.POST)
+    if not form.is_valid():
+        return _page(request, checkout, card_form=form, status=400)
+    if checkout.status != Checkout.Status.RESERVED:
+        return _page(request, checkout, status=409,
+                     error=f"This checkout can no longer be paid: {checkout.get_status_display().lower()}.")
+    endpoint = webhook_endpoint_local()
+    if endpoint is None:
+        return _page(request, checkout, status=503,
+                     error="No webhook endpoint is configured: run `manage.py stripe_endpoint` first.")
+    webhook_url = request.build_absolute_uri(reverse("djstripe:djstripe_webhook_by_uuid",
+                                                     kwargs={"uuid": endpoint.djstripe_uuid}))
+    card = form.cleaned_data["card"]
+    try:
+        _, status = payment_intent_confirm_offline(
+            payment_intent_id=checkout.payment_intent_id, payment_method=card, secret=endpoint.secret,
+            webhook_url=webhook_url, idempotency_key=f"confirm:checkout:{checkout.pk}:{card}")
+    except GatewayError as exc:
+        return _page(request, checkout, status=503, error=f"The offline payment could not be made: {exc}")
+    if status != 200:
+        messages.error(request, f"The store's webhook answered {status}; the status below may lag behind.")
+    return redirect("payments:checkout_page", checkout_id=checkout.pk)
+
+
+def _checkout_or_404(checkout_id) -> Checkout:
+    checkout = (Checkout.objects.select_related("store").prefetch_related("lines__product")
+                .filter(pk=checkout_id).first())
+    if checkout is None:
+        raise Http404("No such checkout.")
+    return checkout
+
+
+def _offline() -> bool:
+    return isinstance(get_gateway(), OfflineGateway)
+
+
+def _page(request, checkout: Checkout, *, card_form=None, error: str = "", status: int = 200):
+    offline = _offline()
+    lines = [{"name": line.product.name, "quantity": line.quantity, "unit": money(line.unit_amount, checkout.currency),
+              "total": money(line.unit_amount * line.quantity, checkout.currency),
+              "url": reverse("inventory:product_page", kwargs={"store_id": line.product.store_id,
+                                                               "product_id": line.product.stripe_product_id})}
+             for line in checkout.lines.all()]
+    context = {
+        "checkout": checkout,
+        "lines": lines,
+        "total": money(checkout.amount, checkout.currency),
+        "open": checkout.status == Checkout.Status.RESERVED,
+        "status_message": STATUS_MESSAGES.get(checkout.status, checkout.get_status_display()),
+        "status_messages": {str(k): v for k, v in STATUS_MESSAGES.items()},
+        "offline": offline,
+        "card_form": card_form or OfflineCardForm(),
+        "stripe_publishable_key": "" if offline else settings.STRIPE_PUBLISHABLE_KEY,
+        "feed_path": f"/ws/checkout/{checkout.pk}/",
+        "error": error,
+    }
+    return render(request, "payments/checkout.html", context, status=status)
+
+
+# --- Starting a checkout from a product page, and the waitlist when it cannot start ----------------
+
+@require_POST
+def checkout_start_form(request):
+    """POST store, product, quantity (1–1000), email (optional): hold the units, go to the checkout."""
+    form = CheckoutStartForm(request.POST)
+    if not form.is_valid():
+        return render(request, "payments/checkout_start.html", {"form": form}, status=400)
+    data = form.cleaned_data
+    product = _product_or_404(data["store"], data["product"])
+    try:
+        checkout = checkout_start(lines=[CheckoutRequestLine(product.pk, data["quantity"])], email=data["email"])
+    except InsufficientStock as short:
+        return _unavailable(request, product, short.shortfalls[0].available, data)
+    except (CheckoutRefused, InvalidStockChange) as refused:
+        return render(request, "payments/checkout_start.html", {"error": str(refused), "product": product},
+                      status=400)
+    except GatewayError as exc:
+        return render(request, "payments/checkout_start.html", {"product": product, "error": gateway_error_text(exc)},
+                      status=503)
+    return redirect("payments:checkout_page", checkout_id=checkout.pk)
+
+
+@require_POST
+def waitlist_form(request):
+    form = WaitlistForm(request.POST)
+    if not form.is_valid():
+        known = form.cleaned_data
+        product = _product_or_none(known["store"], known["product"]) if {"store", "product"} <= set(known) else None
+        return render(request, "payments/checkout_start.html", {"product": product, "waitlist_form": form},
+                      status=400)
+    product = _product_or_404(form.cleaned_data["store"], form.cleaned_data["product"])
+    entry, created = waitlist_join(product=product, email=form.cleaned_data["email"])
+    return render(request, "payments/checkout_waitlist.html", {"product": product, "entry": entry,
+                                                                "created": created})
+
+
+def _unavailable(request, product, available: int, data: dict):
+    alternatives = inventory_selectors.product_alternatives(stripe_product_id=product.stripe_product_id,
+                                                            exclude_store_id=product.store_id)
+    context = {
+        "product": product,
+        "error": short_of_stock_text(name=product.name, store_name=product.store.name, available=available)
+                 + f" (you asked for {data['quantity']}). Nothing was reserved.",
+        "available": available,
+        "alternatives": alternatives,
+        "waitlist_form": WaitlistForm(initial={"store": product.store_id, "product": product.stripe_product_id,
+                                               "email": data.get("email") or ""}),
+    }
+    return render(request, "payments/checkout_start.html", context, status=409)
+
+
+def _product_or_none(store_id: str, stripe_product_id: str):
+    try:
+        return inventory_selectors.product_get(store_id=store_id, stripe_product_id=stripe_product_id)
+    except inventory_selectors.Product.DoesNotExist:
+        return None
+
+
+def _product_or_404(store_id: str, stripe_product_id: str):
+    product = _product_or_none(store_id, stripe_product_id)
+    if product is None:
+        raise Http404(f"No product {stripe_product_id!r} in store {store_id!r}.")
+    return product

@@ -1,0 +1,7 @@
+from django.urls import re_path
+
+from .consumers import CheckoutConsumer
+
+websocket_urlpatterns = [
+    re_path(r"^ws/checkout/(?P<checkout_id>[0-9a-fA-F-]{32,36})/$", CheckoutConsumer.as_asgi()),
+]
