@@ -11,6 +11,8 @@ from django.db.models import Count, F, Q
 from django.urls import reverse
 from django.utils.html import format_html
 
+from swagstore.admin_readonly import ReadOnlyAdminMixin
+
 from . import selectors
 from .exceptions import InvalidStockChange
 from .models import Product, Reservation, StockMovement, Store, WaitlistEntry
@@ -78,7 +80,7 @@ class StockLevelFilter(admin.SimpleListFilter):
         return queryset
 
 
-class StockMovementInline(admin.TabularInline):
+class StockMovementInline(ReadOnlyAdminMixin, admin.TabularInline):
     """The ledger, read-only: rows are written by inventory.services alone."""
 
     model = StockMovement
@@ -88,15 +90,6 @@ class StockMovementInline(admin.TabularInline):
     extra = 0
     can_delete = False
     show_change_link = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class RestockActionForm(ActionForm):
@@ -261,7 +254,7 @@ class ProductAdmin(admin.ModelAdmin):
 
 
 @admin.register(StockMovement)
-class StockMovementAdmin(admin.ModelAdmin):
+class StockMovementAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """The ledger on its own page: read-only, every row written by inventory.services."""
 
     list_display = ("created_at", "product", "delta", "reason", "balance_after", "source", "actor", "note")
@@ -270,18 +263,9 @@ class StockMovementAdmin(admin.ModelAdmin):
     search_fields = ("source", "product__name", "product__stripe_product_id")
     date_hierarchy = "created_at"
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(Reservation)
-class ReservationAdmin(admin.ModelAdmin):
+class ReservationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Units held for checkouts: why a product can show fewer available than in stock. Read-only."""
 
     list_display = ("created_at", "product", "quantity", "state", "expires_at", "hold_ref", "close_reason")
@@ -289,15 +273,6 @@ class ReservationAdmin(admin.ModelAdmin):
     list_select_related = ("product", "product__store")
     search_fields = ("hold_ref", "product__name", "product__stripe_product_id")
     date_hierarchy = "created_at"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(WaitlistEntry)

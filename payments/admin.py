@@ -3,6 +3,8 @@ Orders change only through payments.services, Stripe calls only through payments
 
 from django.contrib import admin
 
+from swagstore.admin_readonly import ReadOnlyAdminMixin
+
 from .models import Checkout, CheckoutLine, OfflineStripeObject, Order, OrderLine, StripeCall
 
 
@@ -17,17 +19,6 @@ def _money(amount, currency: str) -> str:
     if currency.lower() in ZERO_DECIMAL_CURRENCIES:
         return f"{amount} {currency.upper()}"
     return f"{amount / 100:.2f} {currency.upper()}"
-
-
-class ReadOnlyAdminMixin:
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class OrderLineInline(ReadOnlyAdminMixin, admin.TabularInline):
