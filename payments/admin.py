@@ -4,21 +4,9 @@ Orders change only through payments.services, Stripe calls only through payments
 from django.contrib import admin
 
 from swagstore.admin_readonly import ReadOnlyAdminMixin
+from swagstore.money import money
 
 from .models import Checkout, CheckoutLine, OfflineStripeObject, Order, OrderLine, StripeCall
-
-
-# Stripe amounts are in the smallest unit; these currencies have no minor unit.
-ZERO_DECIMAL_CURRENCIES = {"bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga", "pyg", "rwf", "ugx", "vnd",
-                           "vuv", "xaf", "xof", "xpf"}
-
-
-def _money(amount, currency: str) -> str:
-    if amount is None:
-        return "—"
-    if currency.lower() in ZERO_DECIMAL_CURRENCIES:
-        return f"{amount} {currency.upper()}"
-    return f"{amount / 100:.2f} {currency.upper()}"
 
 
 class OrderLineInline(ReadOnlyAdminMixin, admin.TabularInline):
@@ -50,7 +38,7 @@ class OrderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="Amount", ordering="amount_total")
     def amount(self, obj):
-        return _money(obj.amount_total, obj.currency)
+        return money(obj.amount_total, obj.currency)
 
 
 class CheckoutLineInline(ReadOnlyAdminMixin, admin.TabularInline):
@@ -77,7 +65,7 @@ class CheckoutAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="Total", ordering="amount")
     def total(self, obj):
-        return _money(obj.amount, obj.currency)
+        return money(obj.amount, obj.currency)
 
 
 @admin.register(StripeCall)

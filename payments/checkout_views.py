@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 from inventory import selectors as inventory_selectors
 from inventory.exceptions import InsufficientStock, InvalidStockChange
 from inventory.waitlist import waitlist_join
+from swagstore.money import money
 
 from .api_schemas import MAX_QUANTITY, gateway_error_text, short_of_stock_text
 from .checkouts import CheckoutRefused, CheckoutRequestLine, checkout_start
@@ -38,8 +39,6 @@ STATUS_MESSAGES = {
     Checkout.Status.FAILED: "Payment failed: your card was not charged and the items were released.",
     Checkout.Status.EXPIRED: "The hold ran out before payment, so the items went back on sale.",
 }
-ZERO_DECIMAL = {"bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga", "pyg", "rwf", "ugx", "vnd", "vuv", "xaf",
-                "xof", "xpf"}
 
 
 class OfflineCardForm(forms.Form):
@@ -59,12 +58,6 @@ class WaitlistForm(forms.Form):
     store = forms.RegexField(regex=r"^store_[A-Za-z0-9]+$", max_length=64, widget=forms.HiddenInput)
     product = forms.RegexField(regex=r"^[A-Za-z0-9_-]+$", max_length=64, widget=forms.HiddenInput)
     email = forms.EmailField(max_length=254, label="Your e-mail")
-
-
-def money(amount: int, currency: str) -> str:
-    if currency.lower() in ZERO_DECIMAL:
-        return f"{amount} {currency.upper()}"
-    return f"{amount // 100}.{amount % 100:02d} {currency.upper()}"
 
 
 # --- The checkout page ----------------------------------------------------------------------------

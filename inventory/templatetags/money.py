@@ -1,0 +1,11 @@
+from django import template
+
+from swagstore.money import money as format_money
+
+register = template.Library()
+
+
+@register.filter
+def price(product) -> str:
+    """A product's unit price: {{ product|price }}."""
+    return format_money(product.unit_amount, product.currency)
