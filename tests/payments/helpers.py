@@ -4,7 +4,12 @@ import secrets
 import threading
 
 from inventory.models import Product
+from django.utils import timezone
+
+from payments.checkouts import CheckoutRequestLine, checkout_start
+from payments.models import Checkout
 from tests.stripe_events import checkout_session_completed
+from tests.stripe_standin import shape
 
 
 def payment_intent(standin, *, amount: int, capture: str) -> str:
@@ -75,3 +80,24 @@ def run_in_threads(target, args_list: list[tuple]) -> list:
     for t in threads:
         t.join(timeout=120)
     return results
+
+
+def checkout_for(product: Product, quantity: int = 1) -> Checkout:
+    return checkout_start(lines=[CheckoutRequestLine(product.pk, quantity)], email="buyer@example.com")
+
+
+def authorise(standin, checkout: Checkout, card: str = "pm_card_visa") -> dict:
+    """The buyer's browser confirming the PaymentIntent (Stripe.js), done here with the SDK.
+
+    localstripe confirms only an intent that already has its payment method, so attach it first."""
+    sdk = standin.sdk_client()
+    sdk.v1.payment_intents.update(checkout.payment_intent_id, {"payment_method": card})
+    return sdk.v1.payment_intents.confirm(checkout.payment_intent_id).to_dict()
+
+
+def intent_event(standin, checkout: Checkout, event_type: str, status: str) -> dict:
+    intent = shape("payment_intent", id=checkout.payment_intent_id, status=status, amount=checkout.amount,
+                   capture_method="manual", metadata={"checkout": str(checkout.pk), "store": checkout.store_id})
+    return shape("event", id=f"evt_{event_type}_{checkout.pk.hex[:12]}_{status}", type=event_type,
+                 api_version="2024-06-20", created=int(timezone.now().timestamp()), data={"object": intent},
+                 request={"id": None, "idempotency_key": None})

@@ -11,11 +11,9 @@ from inventory.exceptions import InsufficientStock
 from inventory.models import Product, Reservation, StockMovement
 from inventory.services import stock_decrease
 from payments.checkout_flow import holds_release_expired
-from payments.checkouts import CheckoutRequestLine, checkout_start
 from payments.models import Checkout
 from tests.live_feed import FeedListener
-from tests.payments.helpers import intent_status, stocked_product
-from tests.stripe_standin import shape
+from tests.payments.helpers import authorise, checkout_for, intent_event, intent_status, stocked_product
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -24,30 +22,9 @@ CAPTURE = r"/v1/payment_intents/[^/]+/capture"
 CANCEL = r"/v1/payment_intents/[^/]+/cancel"
 
 
-def _start(product: Product, quantity: int = 1) -> Checkout:
-    return checkout_start(lines=[CheckoutRequestLine(product.pk, quantity)], email="buyer@example.com")
-
-
-def _authorise(standin, checkout: Checkout, card: str = "pm_card_visa") -> dict:
-    """The buyer's browser confirming the PaymentIntent (Stripe.js), done here with the SDK.
-
-    localstripe confirms only an intent that already has its payment method, so attach it first."""
-    sdk = standin.sdk_client()
-    sdk.v1.payment_intents.update(checkout.payment_intent_id, {"payment_method": card})
-    return sdk.v1.payment_intents.confirm(checkout.payment_intent_id).to_dict()
-
-
-def _intent_event(standin, checkout: Checkout, event_type: str, status: str) -> dict:
-    intent = shape("payment_intent", id=checkout.payment_intent_id, status=status, amount=checkout.amount,
-                   capture_method="manual", metadata={"checkout": str(checkout.pk), "store": checkout.store_id})
-    return shape("event", id=f"evt_{event_type}_{checkout.pk.hex[:12]}_{status}", type=event_type,
-                 api_version="2024-06-20", created=int(timezone.now().timestamp()), data={"object": intent},
-                 request={"id": None, "idempotency_key": None})
-
-
 def test_checkout_holds_units_and_creates_a_manual_capture_intent(stripe_standin):
     product = stocked_product(stripe_standin, 3)
-    checkout = _start(product, 2)
+    checkout = checkout_for(product, 2)
     assert checkout.status == Checkout.Status.RESERVED and checkout.client_secret
     product.refresh_from_db()
     assert (product.inventory, product.available) == (3, 1)
@@ -66,7 +43,7 @@ def test_two_hundred_checkouts_race_for_twenty_units(stripe_standin, settings):
 
     def attempt(_):
         try:
-            return _start(product)
+            return checkout_for(product)
         except InsufficientStock as refused:
             return refused
         finally:
@@ -86,9 +63,9 @@ def test_two_hundred_checkouts_race_for_twenty_units(stripe_standin, settings):
 
 def test_authorisation_sells_then_captures(stripe_standin, webhook, client):
     product = stocked_product(stripe_standin, 2)
-    checkout = _start(product)
-    _authorise(stripe_standin, checkout)
-    event = _intent_event(stripe_standin, checkout, "payment_intent.amount_capturable_updated", "requires_capture")
+    checkout = checkout_for(product)
+    authorise(stripe_standin, checkout)
+    event = intent_event(stripe_standin, checkout, "payment_intent.amount_capturable_updated", "requires_capture")
     assert webhook.post(client, event).status_code == 200
     checkout.refresh_from_db()
     assert checkout.status == Checkout.Status.PAID
@@ -101,10 +78,10 @@ def test_authorisation_sells_then_captures(stripe_standin, webhook, client):
 
 def test_events_twice_and_out_of_order_end_in_one_sale_and_one_capture(stripe_standin, webhook, client):
     product = stocked_product(stripe_standin, 2)
-    checkout = _start(product)
-    _authorise(stripe_standin, checkout)
-    succeeded = _intent_event(stripe_standin, checkout, "payment_intent.succeeded", "succeeded")
-    authorised = _intent_event(stripe_standin, checkout, "payment_intent.amount_capturable_updated",
+    checkout = checkout_for(product)
+    authorise(stripe_standin, checkout)
+    succeeded = intent_event(stripe_standin, checkout, "payment_intent.succeeded", "succeeded")
+    authorised = intent_event(stripe_standin, checkout, "payment_intent.amount_capturable_updated",
                                "requires_capture")
     for event in (succeeded, authorised, authorised, succeeded):
         assert webhook.post(client, event).status_code == 200
@@ -117,9 +94,9 @@ def test_events_twice_and_out_of_order_end_in_one_sale_and_one_capture(stripe_st
 
 def test_failed_payment_releases_the_hold(stripe_standin, webhook, client):
     product = stocked_product(stripe_standin, 1)
-    checkout = _start(product)
+    checkout = checkout_for(product)
     assert Product.objects.get(pk=product.pk).available == 0
-    event = _intent_event(stripe_standin, checkout, "payment_intent.payment_failed", "requires_payment_method")
+    event = intent_event(stripe_standin, checkout, "payment_intent.payment_failed", "requires_payment_method")
     assert webhook.post(client, event).status_code == 200
     checkout.refresh_from_db()
     assert checkout.status == Checkout.Status.FAILED
@@ -128,7 +105,7 @@ def test_failed_payment_releases_the_hold(stripe_standin, webhook, client):
 
 def test_expired_hold_is_released_and_broadcast(stripe_standin):
     product = stocked_product(stripe_standin, 1)
-    checkout = _start(product)
+    checkout = checkout_for(product)
     feed = FeedListener(f"/ws/stock/{product.store_id}/{product.stripe_product_id}/")
     try:
         assert feed.connect()[0]
@@ -148,13 +125,13 @@ def test_expired_hold_is_released_and_broadcast(stripe_standin):
 ])
 def test_late_authorisation_after_expiry(stripe_standin, webhook, client, stock_taken, expected, intent_after):
     product = stocked_product(stripe_standin, 1)
-    checkout = _start(product)
+    checkout = checkout_for(product)
     Reservation.objects.filter(hold_ref=str(checkout.pk)).update(expires_at=timezone.now() - timedelta(seconds=1))
     holds_release_expired()
     if stock_taken:
         stock_decrease(product=product, quantity=1, source="booth-sale")
-    _authorise(stripe_standin, checkout)
-    event = _intent_event(stripe_standin, checkout, "payment_intent.amount_capturable_updated", "requires_capture")
+    authorise(stripe_standin, checkout)
+    event = intent_event(stripe_standin, checkout, "payment_intent.amount_capturable_updated", "requires_capture")
     assert webhook.post(client, event).status_code == 200
     checkout.refresh_from_db()
     assert checkout.status == expected
