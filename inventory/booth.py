@@ -1,0 +1,103 @@
+"""The booth screen (public, full screen, one per store) and the staff sales dashboard.
+
+Both render server-side and are kept live by the stock feed: live-stock.js updates stock on the
+booth screen, and static/js/booth.js re-reads the sales figures (which a stock message does not
+carry, and which change as time passes) from the JSON views below on each stock message.
+"""
+
+from django.contrib import admin
+from django.contrib.admin.views.decorators import staff_member_required
+from django.http import Http404, JsonResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from . import selectors
+
+BOOTH_WINDOW_MINUTES = 15
+
+
+def _store_or_404(store_id: str):
+    try:
+        return selectors.store_get(store_id=store_id)
+    except selectors.Store.DoesNotExist:
+        raise Http404(f"No store {store_id!r}.")
+
+
+# --- Booth screen ----------------------------------------------------------------------------------
+
+@require_GET
+def booth_screen(request, store_id: str):
+    store = _store_or_404(store_id)
+    board = selectors.booth_board(store=store, window_minutes=BOOTH_WINDOW_MINUTES)
+    return render(request, "inventory/booth.html",
+                  {"store": store, "board": board, "window_minutes": BOOTH_WINDOW_MINUTES})
+
+
+@require_GET
+@never_cache
+def booth_sales_json(request, store_id: str):
+    """Units sold per product in the booth's window, with the stock they were read with."""
+    store = _store_or_404(store_id)
+    board = selectors.booth_board(store=store, window_minutes=BOOTH_WINDOW_MINUTES)
+    return JsonResponse({
+        "store": store.pk,
+        "window_minutes": BOOTH_WINDOW_MINUTES,
+        "products": {row["product"].stripe_product_id: {"sold_recently": row["sold_recently"],
+                                                        "available": row["product"].available,
+                                                        "sold_out": row["product"].sold_out}
+                     for row in board},
+    })
+
+
+# --- Staff dashboard -------------------------------------------------------------------------------
+
+def _dashboard_row(row: dict) -> dict:
+    p = row["product"]
+    return {
+        "id": p.pk,
+        "store": p.store_id,
+        "store_name": p.store.name,
+        "product": p.stripe_product_id,
+        "name": p.name,
+        "inventory": p.inventory,
+        "available": p.available,
+        "low_stock_threshold": p.low_stock_threshold,
+        "low_stock": p.low_stock,
+        "sold_out": p.sold_out,
+        "sold_today": row["sold_today"],
+        "sold_last_hour": row["sold_last_hour"],
+        "admin_url": reverse("admin:inventory_product_change", args=[p.pk]),
+    }
+
+
+@staff_member_required
+@require_GET
+def staff_dashboard(request):
+    data = selectors.sales_dashboard()
+    stores = list(selectors.store_list())
+    context = {
+        **admin.site.each_context(request),
+        "title": "Sales dashboard",
+        "rows": [_dashboard_row(row) for row in data["rows"]],
+        "low_stock": data["low_stock"],
+        "generated_at": data["generated_at"],
+        "today_start": data["today_start"],
+        "stores": stores,
+        "feeds": [f"/ws/stock/{store.pk}/" for store in stores],
+    }
+    return render(request, "inventory/dashboard.html", context)
+
+
+@staff_member_required
+@require_GET
+@never_cache
+def staff_dashboard_json(request):
+    data = selectors.sales_dashboard()
+    return JsonResponse({
+        "generated_at": data["generated_at"].isoformat(),
+        "today_start": data["today_start"].isoformat(),
+        "products": [_dashboard_row(row) for row in data["rows"]],
+        "low_stock": [p.pk for p in data["low_stock"]],
+    })
