@@ -101,7 +101,7 @@ CHANNEL_LAYER_BACKENDS = {
     "core": "channels_redis.core.RedisChannelLayer",
     "pubsub": "channels_redis.pubsub.RedisPubSubChannelLayer",
 }
-CHANNEL_LAYER_BACKEND = env("CHANNEL_LAYER_BACKEND", default="core")
+CHANNEL_LAYER_BACKEND = env("CHANNEL_LAYER_BACKEND", default="pubsub")
 if CHANNEL_LAYER_BACKEND not in CHANNEL_LAYER_BACKENDS:
     from django.core.exceptions import ImproperlyConfigured
 

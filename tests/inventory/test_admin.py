@@ -4,14 +4,11 @@ Stock edits must go through inventory.services: one ledger row per change, with 
 as actor, and the broadcast only after commit.
 """
 
-import asyncio
 import uuid
 from datetime import timedelta
 from html.parser import HTMLParser
 
 import pytest
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.urls import reverse
 from django.utils import timezone
 
@@ -22,6 +19,7 @@ from payments.gateway import get_gateway
 from payments.models import StripeCall
 from payments.simulator import offline_payment_link_shape
 from tests import factories
+from tests.live_feed import LayerListener
 
 pytestmark = pytest.mark.django_db
 
@@ -128,28 +126,17 @@ def booth():
 @pytest.fixture
 def listener():
     """A channel in the product's broadcast group, on the real (Redis) channel layer."""
-    layer = get_channel_layer()
-    channel = f"test-admin-listener.{uuid.uuid4().hex}"
-    groups = []
+    layer = LayerListener()
 
     class Listener:
         def join(self, product: Product):
-            group = product_group(product.store_id, product.stripe_product_id)
-            async_to_sync(layer.group_add)(group, channel)
-            groups.append(group)
+            layer.join(product_group(product.store_id, product.stripe_product_id))
 
         def receive(self, timeout: float = 3.0):
-            async def wait():
-                try:
-                    return await asyncio.wait_for(layer.receive(channel), timeout)
-                except asyncio.TimeoutError:
-                    return None
-
-            return async_to_sync(wait)()
+            return layer.receive(timeout)
 
     yield Listener()
-    for group in groups:
-        async_to_sync(layer.group_discard)(group, channel)
+    layer.close()
 
 
 # ---- stock edited in the product list ----

@@ -4,12 +4,9 @@ Three kinds of test: plain behaviour (inside the test transaction), deterministi
 a competing write at the worst moment (tests/race.py), and real threads started together.
 """
 
-import asyncio
 import threading
 
 import pytest
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
 
@@ -20,6 +17,7 @@ from inventory.selectors import stock_drift
 from inventory.services import StockLine, stock_decrease, stock_decrease_lines, stock_increase, stock_set
 from inventory.signals import stock_changed
 from tests import factories
+from tests.live_feed import LayerListener
 from tests.race import Worker, before_sql, in_other_connection, run_before, wait_until_blocked_on_lock
 
 
@@ -69,22 +67,18 @@ def heard_stock_changed():
 @pytest.fixture
 def product_watcher():
     """A channel subscribed to one product's group, as a product page's websocket would be."""
-    layer = get_channel_layer()
-    channels = []
+    listeners = []
 
     def watch(product):
-        channel = async_to_sync(layer.new_channel)()
-        async_to_sync(layer.group_add)(product_group(product.store_id, product.stripe_product_id), channel)
-        channels.append((product, channel))
-        return channel
+        listener = LayerListener()
+        listener.join(product_group(product.store_id, product.stripe_product_id))
+        listeners.append(listener)
+        return listener
 
-    async def receive(channel, timeout=3):
-        return await asyncio.wait_for(layer.receive(channel), timeout)
-
-    watch.receive = async_to_sync(receive)
+    watch.receive = lambda listener, timeout=3: listener.receive(timeout)
     yield watch
-    for product, channel in channels:
-        async_to_sync(layer.group_discard)(product_group(product.store_id, product.stripe_product_id), channel)
+    for listener in listeners:
+        listener.close()
 
 
 @pytest.mark.django_db
