@@ -11,6 +11,16 @@ from tests.stripe_standin import StripeStandIn
 WEBHOOK_SECRET = "whsec_test_swagstore"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _empty_reused_database(django_db_setup, django_db_blocker):
+    """The test database is kept between runs (--reuse-db); a run that was killed may have left
+    rows behind, so every session starts from empty tables."""
+    from django.core.management import call_command
+
+    with django_db_blocker.unblock():
+        call_command("flush", interactive=False, verbosity=0)
+
+
 class Webhook:
     """Posts events to dj-stripe's endpoint URL exactly as Stripe would."""
 
