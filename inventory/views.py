@@ -38,7 +38,7 @@ def store_page(request, store_id: str):
 @require_safe
 def product_page(request, store_id: str, product_id: str):
     product = _product_or_404(store_id, product_id)
-    payable = product.payment_link_active and not product.sold_out and bool(product.payment_link_url)
+    payable = product.payable
     context = {"store": product.store, "product": product, "payable": payable,
                "hold_minutes": settings.CHECKOUT_HOLD_MINUTES,
                "qr": qr_svg(product.payment_link_url) if product.payment_link_url else ""}
