@@ -112,6 +112,13 @@ class DaphneServer:
             return ""
 
 
+def missing_tool(reason: str):
+    """Skip on a developer's machine without the browser tools; on CI (CI=true) that is a failure."""
+    if os.environ.get("CI"):
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
 @pytest.fixture(scope="module")
 def browser():
     """Chromium for one test module. Playwright's sync API keeps an event loop running in this
@@ -119,11 +126,11 @@ def browser():
     context"); the test thread is still the only user of its connection, so the check is lifted
     for as long as Playwright runs, and no longer: other modules keep Django's check."""
     if not os.access(CHROMIUM, os.X_OK):
-        pytest.skip(f"{CHROMIUM} is missing: bin/test installs it (apt-get install chromium)")
+        missing_tool(f"{CHROMIUM} is missing: bin/test installs it (apt-get install chromium)")
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        pytest.skip("playwright is not installed (pip install -r requirements-dev.txt)")
+        missing_tool("playwright is not installed (pip install -r requirements-dev.txt)")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
         playwright = sync_playwright().start()

@@ -10,7 +10,7 @@ import subprocess
 import pytest
 from django.urls import reverse
 
-from .conftest import screenshot, stocked_product
+from .conftest import missing_tool, screenshot, stocked_product
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -19,7 +19,7 @@ def decode(png: bytes, tmp_path, name: str) -> list[str]:
     """Every QR code zbarimg finds in the picture, as text."""
     zbarimg = shutil.which("zbarimg")
     if zbarimg is None:
-        pytest.skip("zbarimg is missing: bin/test installs it (apt-get install zbar-tools)")
+        missing_tool("zbarimg is missing: bin/test installs it (apt-get install zbar-tools)")
     path = tmp_path / name
     path.write_bytes(png)
     result = subprocess.run([zbarimg, "--quiet", "--raw", "-Sdisable", "-Sqrcode.enable", str(path)],
