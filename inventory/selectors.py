@@ -1,5 +1,7 @@
 """Reads of stock and catalogue; every page, API and broadcast goes through these."""
 
+import time
+
 from django.db.models import F, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
@@ -67,6 +69,8 @@ def stock_snapshot(*, product_id: int) -> dict:
     return {
         "store": p.store_id,
         "product": p.stripe_product_id,
+        # When this state was read: pages drop a message older than the one they show.
+        "as_of": time.time(),
         "name": p.name,
         "inventory": p.inventory,
         "available": p.available,

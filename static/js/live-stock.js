@@ -118,7 +118,7 @@
     }
     var selector = '[data-stock-product="' + cssEscape(msg.product) + '"]';
     var elements = document.querySelectorAll(selector);
-    if (!elements.length) {
+    if (!elements.length || isOlderThanShown(msg)) {
       return;
     }
     var before = readState(elements[0]);
@@ -129,6 +129,21 @@
     if (change) {
       announce(change);
     }
+  }
+
+  // Two sales committed in different processes may publish in the opposite order to the one in
+  // which they read the stock; a snapshot read earlier than the one shown is stale, so skip it.
+  var shownAsOf = {};
+
+  function isOlderThanShown(msg) {
+    if (typeof msg.as_of !== "number") {
+      return false;
+    }
+    if (shownAsOf[msg.product] !== undefined && msg.as_of < shownAsOf[msg.product]) {
+      return true;
+    }
+    shownAsOf[msg.product] = msg.as_of;
+    return false;
   }
 
   function cssEscape(value) {

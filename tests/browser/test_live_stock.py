@@ -172,3 +172,32 @@ def test_checkout_clicked_through_offline_ends_paid(server, context, store, webh
     screenshot(page, "checkout-paid.png")
     product.refresh_from_db()
     assert product.inventory == 2
+
+
+def test_a_late_arriving_older_snapshot_does_not_overwrite_newer_stock(server, context, store):
+    # given: a page showing 5
+    from asgiref.sync import async_to_sync
+    from channels.layers import get_channel_layer
+
+    from inventory.broadcast import product_group
+    from inventory.selectors import stock_snapshot
+
+    product = stocked_product(store, 5, name="Lanyard")
+    page = context.new_page()
+    page.goto(product_url(server, product))
+    wait_live(page)
+    page.wait_for_function(count_is(5))
+    group = product_group(product.store_id, product.stripe_product_id)
+
+    def publish(**changes):
+        message = {"type": "stock.updated", **stock_snapshot(product_id=product.pk), **changes}
+        async_to_sync(get_channel_layer().group_send)(group, message)
+
+    # when: a snapshot read a minute ago (stock 9) arrives after the current one
+    off_loop(publish, inventory=9, available=9, as_of=time.time() - 60)
+    off_loop(publish, inventory=3, available=3)  # and then a fresh one
+    # then: the stale one was skipped, the fresh one shown
+    page.wait_for_function(count_is(3), timeout=3000)
+    off_loop(publish, inventory=9, available=9, as_of=time.time() - 60)
+    page.wait_for_timeout(500)
+    assert page.locator(COUNT).inner_text().strip() == "3"
