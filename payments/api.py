@@ -21,7 +21,7 @@ from inventory.waitlist import waitlist_join
 
 from . import api_schemas as s
 from .broadcast import checkout_snapshot
-from .checkouts import CheckoutRefused, CheckoutRequestLine, checkout_start
+from .checkouts import CheckoutRefused, CheckoutRequestLine, TooManyOpenCheckouts, checkout_start
 from .gateway import GatewayError
 
 api = NinjaAPI(
@@ -72,15 +72,17 @@ def stock_check(request: HttpRequest, payload: s.StockCheckIn):
     })
 
 
-@api.post("/checkouts", response={201: s.CheckoutCreated, 409: s.CheckoutShort, 503: s.Error, **ERRORS},
+@api.post("/checkouts", response={201: s.CheckoutCreated, 409: s.CheckoutShort, 429: s.Error, 503: s.Error, **ERRORS},
           url_name="checkout_create", summary="Hold the units, then open a manual-capture payment for them")
 def checkout_create(request: HttpRequest, response: HttpResponse, payload: s.CheckoutIn):
     products = _products_or_404(payload.store, [line.product for line in payload.lines])
     lines = [CheckoutRequestLine(products[line.product].pk, line.quantity) for line in payload.lines]
     try:
-        checkout = checkout_start(lines=lines, email=payload.email or "")
+        checkout = checkout_start(lines=lines, email=payload.email or "", client_ref=request.META.get("REMOTE_ADDR", ""))
     except InsufficientStock as short:
         return Status(409, _shortfalls(short, products.values()))
+    except TooManyOpenCheckouts as busy:
+        raise HttpError(429, str(busy)) from busy
     except (CheckoutRefused, InvalidStockChange) as refused:
         raise HttpError(400, str(refused)) from refused
     url = _checkout_url(request, checkout.pk)

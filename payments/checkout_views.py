@@ -19,7 +19,7 @@ from inventory.waitlist import waitlist_join
 from swagstore.money import money
 
 from .api_schemas import MAX_QUANTITY, gateway_error_text, short_of_stock_text
-from .checkouts import CheckoutRefused, CheckoutRequestLine, checkout_start
+from .checkouts import CheckoutRefused, CheckoutRequestLine, TooManyOpenCheckouts, checkout_start
 from .endpoints import webhook_endpoint_local
 from .gateway import GatewayError, OfflineGateway, get_gateway
 from .models import Checkout
@@ -143,9 +143,12 @@ def checkout_start_form(request):
     data = form.cleaned_data
     product = _product_or_404(data["store"], data["product"])
     try:
-        checkout = checkout_start(lines=[CheckoutRequestLine(product.pk, data["quantity"])], email=data["email"])
+        checkout = checkout_start(lines=[CheckoutRequestLine(product.pk, data["quantity"])], email=data["email"],
+                                  client_ref=request.META.get("REMOTE_ADDR", ""))
     except InsufficientStock as short:
         return _unavailable(request, product, short.shortfalls[0].available, data)
+    except TooManyOpenCheckouts as busy:
+        return render(request, "payments/checkout_start.html", {"error": str(busy), "product": product}, status=429)
     except (CheckoutRefused, InvalidStockChange) as refused:
         return render(request, "payments/checkout_start.html", {"error": str(refused), "product": product},
                       status=400)

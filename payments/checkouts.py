@@ -25,6 +25,10 @@ class CheckoutRefused(ValueError):
     """A checkout request that cannot be served as asked (mixed stores or currencies)."""
 
 
+class TooManyOpenCheckouts(CheckoutRefused):
+    """One client already holds as many open checkouts as allowed (so a bot cannot hold all stock)."""
+
+
 @dataclass(frozen=True)
 class CheckoutRequestLine:
     product_id: int
@@ -34,13 +38,16 @@ class CheckoutRequestLine:
 OPEN = (Checkout.Status.RESERVED, Checkout.Status.EXPIRED)
 
 
-def checkout_start(*, lines: list[CheckoutRequestLine], email: str = "") -> Checkout:
+def checkout_start(*, lines: list[CheckoutRequestLine], email: str = "", client_ref: str = "") -> Checkout:
     """Reserve every line (all or none), then create a manual-capture PaymentIntent for it.
 
-    Raises InsufficientStock (nothing held, no PaymentIntent), CheckoutRefused, or GatewayError
-    (the hold is released again). Locks: the products, through stock_reserve_lines.
+    Raises InsufficientStock (nothing held, no PaymentIntent), TooManyOpenCheckouts (the client
+    already holds CHECKOUT_MAX_OPEN_PER_CLIENT open checkouts; a soft cap, checked without a lock),
+    CheckoutRefused, or GatewayError (the hold is released again). Locks: the products, through
+    stock_reserve_lines.
     """
-    checkout = _checkout_reserve(lines, email)
+    _check_open_checkouts(client_ref)
+    checkout = _checkout_reserve(lines, email, client_ref)
     metadata = {"checkout": str(checkout.id), "store": checkout.store_id,
                 "lines": ",".join(f"{line.product.stripe_product_id}x{line.quantity}" for line in checkout.lines.all())}
     first = checkout.lines.first()
@@ -60,7 +67,17 @@ def checkout_start(*, lines: list[CheckoutRequestLine], email: str = "") -> Chec
     return checkout
 
 
-def _checkout_reserve(lines: list[CheckoutRequestLine], email: str) -> Checkout:
+def _check_open_checkouts(client_ref: str) -> None:
+    if not client_ref:
+        return
+    open_now = Checkout.objects.filter(client_ref=client_ref, status=Checkout.Status.RESERVED,
+                                       expires_at__gt=timezone.now()).count()
+    if open_now >= settings.CHECKOUT_MAX_OPEN_PER_CLIENT:
+        raise TooManyOpenCheckouts(f"You already have {open_now} checkouts holding stock: pay for or let one "
+                                   f"lapse before starting another.")
+
+
+def _checkout_reserve(lines: list[CheckoutRequestLine], email: str, client_ref: str) -> Checkout:
     if not lines:
         raise CheckoutRefused("A checkout needs at least one line.")
     products = {p.pk: p for p in inventory_selectors.products_by_ids(product_ids=[x.product_id for x in lines])}
@@ -74,7 +91,7 @@ def _checkout_reserve(lines: list[CheckoutRequestLine], email: str) -> Checkout:
     with transaction.atomic():
         first = products[lines[0].product_id]
         checkout = Checkout.objects.create(
-            email=email, store_id=first.store_id, currency=first.currency, expires_at=expires_at,
+            email=email, client_ref=client_ref[:64], store_id=first.store_id, currency=first.currency, expires_at=expires_at,
             amount=sum(products[x.product_id].unit_amount * x.quantity for x in lines))
         from inventory.services import stock_reserve_lines
 

@@ -115,6 +115,8 @@ class Checkout(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.RESERVED)
     email = models.EmailField(blank=True)
+    client_ref = models.CharField(max_length=64, blank=True, db_index=True,
+                                  help_text="Who started it (client address), to cap open holds per client.")
     store = models.ForeignKey("inventory.Store", on_delete=models.PROTECT)
     amount = models.PositiveBigIntegerField()
     currency = models.CharField(max_length=3)

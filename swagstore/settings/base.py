@@ -152,6 +152,7 @@ DJSTRIPE_FOREIGN_KEY_TO_FIELD = "id"
 # Store every verified event ourselves, without dj-stripe's default Stripe API calls.
 DJSTRIPE_WEBHOOK_EVENT_CALLBACK = "payments.webhooks.store_verified_event"
 CHECKOUT_HOLD_MINUTES = env.int("CHECKOUT_HOLD_MINUTES", default=15)
+CHECKOUT_MAX_OPEN_PER_CLIENT = env.int("CHECKOUT_MAX_OPEN_PER_CLIENT", default=3)
 # Card authorisations lapse after 7 days; the sweeper cancels or captures well before that.
 AUTHORISATION_SWEEP_AFTER_HOURS = env.int("AUTHORISATION_SWEEP_AFTER_HOURS", default=6 * 24)
 CELERY_BEAT_SCHEDULE = {

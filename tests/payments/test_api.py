@@ -314,3 +314,18 @@ def test_openapi_schema_and_docs_are_served(client):
         schema["paths"])
     assert set(schema["paths"]["/api/checkouts"]["post"]["responses"]) >= {"201", "400", "404", "409", "503"}
     assert client.get("/api/docs").status_code == 200
+
+
+def test_one_client_cannot_hold_more_than_its_share(client, hall_a, settings):
+    settings.CHECKOUT_MAX_OPEN_PER_CLIENT = 2
+    factories.product(store_obj=hall_a, name="Sticker", inventory=50, stripe_product_id="prod_Sticker")
+    body = {"store": hall_a.id, "lines": [{"product": "prod_Sticker", "quantity": 1}]}
+    assert [post(client, "/api/checkouts", body)[0] for _ in range(2)] == [201, 201]
+
+    status, answer = post(client, "/api/checkouts", body)
+    assert status == 429 and "already have 2 checkouts" in answer["detail"]
+    assert Checkout.objects.count() == 2 and Reservation.objects.count() == 2
+
+    other = client.post("/api/checkouts", data=json.dumps(body), content_type="application/json",
+                        REMOTE_ADDR="203.0.113.7")
+    assert other.status_code == 201  # another buyer is not affected
