@@ -63,7 +63,7 @@ def new_product(units: int, tag: str):
                                      payment_link_id=f"plink_bench_{tag}_{n}",
                                      payment_link_url=f"https://example.invalid/{n}")
     from payments.gateway import get_gateway
-    from payments.simulator import offline_payment_link_shape
+    from payments.offline.simulator import offline_payment_link_shape
 
     get_gateway().notebook_put(offline_payment_link_shape(product=product, url=product.payment_link_url))
     stock_increase(product=product, quantity=units, source=f"bench:{product.pk}", reason="initial")
@@ -76,7 +76,7 @@ def payment_link_burst(buyers: int, units: int, threads: int):
 
     from payments.endpoints import webhook_endpoint_configure
     from payments.models import Order
-    from payments.simulator import checkout_session_completed
+    from payments.offline.simulator import checkout_session_completed
 
     endpoint, _ = webhook_endpoint_configure(secret="whsec_bench", site_url="http://testserver")
     url = reverse("djstripe:djstripe_webhook_by_uuid", kwargs={"uuid": endpoint.djstripe_uuid})
@@ -99,7 +99,7 @@ def payment_link_burst(buyers: int, units: int, threads: int):
 
 def checkout_burst(buyers: int, units: int, threads: int):
     from inventory.exceptions import InsufficientStock
-    from payments.checkouts import CheckoutRequestLine, checkout_start
+    from payments.checkout.services import CheckoutRequestLine, checkout_start
 
     product = new_product(units, "checkout")
 

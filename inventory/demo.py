@@ -64,11 +64,11 @@ def _offline_pay_url(link_id: str) -> str:
 
 
 def _offline_link(product: Product) -> None:
-    from payments.gateway import OfflineGateway, get_gateway
+    from payments.gateway import gateway_is_offline, get_gateway
     from payments.models import OfflineStripeObject
-    from payments.simulator import offline_payment_link_shape
+    from payments.offline.simulator import offline_payment_link_shape
 
     gateway = get_gateway()
-    if isinstance(gateway, OfflineGateway) and not OfflineStripeObject.objects.filter(pk=product.payment_link_id).exists():
+    if gateway_is_offline() and not OfflineStripeObject.objects.filter(pk=product.payment_link_id).exists():
         product.refresh_from_db()
         gateway.notebook_put(offline_payment_link_shape(product=product, url=product.payment_link_url))

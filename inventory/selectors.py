@@ -51,6 +51,10 @@ def product_for_payment_link(*, payment_link_id: str) -> Product | None:
     return Product.objects.filter(payment_link_id=payment_link_id).first() if payment_link_id else None
 
 
+def products_for_payment_links(*, payment_link_ids: list[str]) -> dict[str, Product]:
+    return {p.payment_link_id: p for p in Product.objects.filter(payment_link_id__in=payment_link_ids)}
+
+
 def product_for_price(*, price_id: str, store_id: str | None = None) -> Product | None:
     """The product sold at a price; a price stocked in several stores needs the store to decide."""
     candidates = Product.objects.filter(stripe_price_id=price_id)

@@ -1,11 +1,12 @@
 """The only writer of stock. Every change writes a StockMovement in the same transaction.
 
 A movement is unique per (product, source): replaying a change with the same source is a no-op
-that returns the movement already written. After commit, each change broadcasts the new stock and
-sends `stock_changed` (payments listens to keep the Payment Link in step).
+that returns the movement already written. Inside the transaction each change sends `stock_moved`
+(payments records that the Payment Link must follow); after commit it broadcasts the new stock and
+sends `stock_changed` (the waitlist listens).
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -15,13 +16,28 @@ from .broadcast import stock_broadcast, stock_broadcast_on_commit
 from .exceptions import InsufficientStock, InvalidStockChange, Shortfall
 from .locks import products_lock, units_held
 from .models import Product, Reservation, StockMovement
-from .signals import stock_changed
+from .signals import stock_moved
 
 
 @dataclass(frozen=True)
 class StockLine:
     product_id: int
     quantity: int
+
+
+@dataclass(frozen=True)
+class Sale:
+    """One purchase to decide in a batch: all its lines or none. `source` is its ledger reference."""
+
+    source: str
+    lines: tuple[StockLine, ...]
+
+
+@dataclass
+class SaleBatchOutcome:
+    sold: list[str] = field(default_factory=list)
+    short: dict[str, list[Shortfall]] = field(default_factory=dict)
+    replayed: list[str] = field(default_factory=list)
 
 
 def stock_decrease(*, product: Product, quantity: int, source: str, reason: str = StockMovement.Reason.SALE,
@@ -67,6 +83,74 @@ def stock_decrease_lines(*, lines: list[StockLine], source: str, reason: str = S
             if replayed is None:
                 raise
             return replayed
+
+
+def stock_sell_batch(*, sales: list[Sale]) -> SaleBatchOutcome:
+    """Decide many sales in one transaction, in the order given (callers pass Stripe's event order):
+    a sale wins when every line still fits in what is available, else it is short and takes nothing.
+
+    The outcome depends only on that order, never on how sales were cut into batches: each batch
+    starts from the committed stock of the one before. A source already in the ledger is a replay.
+    Writes one conditional UPDATE per product and one ledger row per sale and product.
+
+    Locks: the products (SELECT … FOR UPDATE, pk order) until commit. Triggers: stock_moved per
+    product (in the transaction); one broadcast per product after commit.
+    """
+    for sale in sales:
+        _check_quantities(list(sale.lines))
+    outcome = SaleBatchOutcome()
+    with transaction.atomic():
+        product_ids = sorted({line.product_id for sale in sales for line in sale.lines})
+        on_hand = products_lock(product_ids)
+        held = units_held(product_ids)
+        free = {pid: on_hand.get(pid, 0) - held[pid] for pid in product_ids}
+        balance = dict(on_hand)
+        done = _sources_in_ledger([sale.source for sale in sales], product_ids)
+        movements = []
+        for sale in sales:
+            if sale.source in done:
+                outcome.replayed.append(sale.source)
+                continue
+            done.add(sale.source)
+            lines = _merge_lines(list(sale.lines))
+            short = [_batch_shortfall(x, free[x.product_id]) for x in lines if free[x.product_id] < x.quantity]
+            if short:
+                outcome.short[sale.source] = short
+                continue
+            for x in lines:
+                free[x.product_id] -= x.quantity
+                balance[x.product_id] -= x.quantity
+                movements.append(StockMovement(product_id=x.product_id, delta=-x.quantity, source=sale.source,
+                                               reason=StockMovement.Reason.SALE,
+                                               balance_after=balance[x.product_id]))
+            outcome.sold.append(sale.source)
+        _take_batch_totals(movements)
+        StockMovement.objects.bulk_create(movements)
+        for product_id in sorted({m.product_id for m in movements}):
+            _availability_changed(product_id)
+    return outcome
+
+
+def _sources_in_ledger(sources: list[str], product_ids: list[int]) -> set[str]:
+    return set(StockMovement.objects.filter(source__in=sources, product_id__in=product_ids)
+               .values_list("source", flat=True))
+
+
+def _batch_shortfall(line: StockLine, free: int) -> Shortfall:
+    name = Product.objects.values_list("name", flat=True).get(pk=line.product_id)
+    return Shortfall(product_id=line.product_id, product_name=name, requested=line.quantity,
+                     available=max(free, 0))
+
+
+def _take_batch_totals(movements: list[StockMovement]) -> None:
+    totals: dict[int, int] = {}
+    for m in movements:
+        totals[m.product_id] = totals.get(m.product_id, 0) - m.delta
+    for product_id, quantity in sorted(totals.items()):
+        taken = Product.objects.filter(pk=product_id, inventory__gte=quantity).update(
+            inventory=F("inventory") - quantity)
+        if not taken:  # impossible while we hold the row lock; never write a ledger that lies
+            raise InvalidStockChange(f"Product {product_id} lost stock while locked.")
 
 
 def stock_increase(*, product: Product, quantity: int, source: str, reason: str = StockMovement.Reason.RESTOCK,
@@ -168,8 +252,14 @@ def _record(*, product_id: int, delta: int, source: str, reason: str, actor, not
     balance = Product.objects.values_list("inventory", flat=True).get(pk=product_id)
     movement = StockMovement.objects.create(product_id=product_id, delta=delta, reason=reason, source=source,
                                             balance_after=balance, actor=actor, note=note[:255])
-    stock_broadcast_on_commit(product_id)
+    _availability_changed(product_id)
     return movement
+
+
+def _availability_changed(product_id: int) -> None:
+    """Inside the changing transaction: tell receivers now (durable follow-up), pages after commit."""
+    stock_moved.send(sender=_availability_changed, product_id=product_id)
+    stock_broadcast_on_commit(product_id)
 
 
 def product_link_state_record(*, product: Product, active: bool) -> None:
@@ -187,11 +277,11 @@ def product_link_state_record(*, product: Product, active: bool) -> None:
 def product_link_pause(*, product: Product, paused: bool) -> None:
     """Staff switch a link off (stays off whatever the stock) or back to following stock.
 
-    Triggers (after commit): stock_changed, so payments brings the link in step.
+    Triggers: stock_moved (in the transaction), so payments brings the link in step.
     """
     with transaction.atomic():
         Product.objects.filter(pk=product.pk).update(payment_link_paused=paused)
-        transaction.on_commit(lambda: stock_changed.send(sender=product_link_pause, product_id=product.pk))
+        stock_moved.send(sender=product_link_pause, product_id=product.pk)
 
 
 def stock_reserve_lines(*, lines: list[StockLine], hold_ref: str, expires_at) -> list[Reservation]:
@@ -219,7 +309,7 @@ def stock_reserve_lines(*, lines: list[StockLine], hold_ref: str, expires_at) ->
             Reservation(product_id=x.product_id, hold_ref=hold_ref, quantity=x.quantity, expires_at=expires_at)
             for x in merged)
         for pid in ids:
-            stock_broadcast_on_commit(pid)
+            _availability_changed(pid)
         return reservations
 
 
@@ -234,8 +324,8 @@ def reservation_release(*, hold_ref: str, reason: str) -> list[int]:
                                                                    state=Reservation.State.HELD))
         Reservation.objects.filter(pk__in=[r.pk for r in held]).update(
             state=Reservation.State.RELEASED, closed_at=timezone.now(), close_reason=reason[:255])
-        for r in held:
-            stock_broadcast_on_commit(r.product_id)
+        for product_id in sorted({r.product_id for r in held}):
+            _availability_changed(product_id)
         return [r.product_id for r in held]
 
 

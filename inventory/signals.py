@@ -1,4 +1,12 @@
 from django.dispatch import Signal
 
+# Sent inside the transaction that changed a product's stock or holds (so receivers can record
+# durable follow-up work in the same transaction); carries only the product id.
+stock_moved = Signal()
+
 # Sent after the transaction that changed stock has committed; carries only the product id.
 stock_changed = Signal()
+
+# Sent by reconcile_stock with `older_than` (a datetime); each receiver returns a list of problems
+# (one line each) found in its own records, e.g. purchases stored but never applied.
+reconcile_requested = Signal()

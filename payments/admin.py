@@ -1,12 +1,13 @@
 """Back office for payments: everything here is a record of what happened, so it is read-only.
-Orders change only through payments.services, Stripe calls only through payments.gateway."""
+Orders change only through fulfilment and settlement, Stripe calls only through payments.gateway."""
 
 from django.contrib import admin
 
 from swagstore.admin_readonly import ReadOnlyAdminMixin
 from swagstore.money import money
 
-from .models import Checkout, CheckoutLine, OfflineStripeObject, Order, OrderLine, StripeCall
+from .models import (Checkout, CheckoutLine, IntakeEvent, LinkSync, OfflineStripeObject, Order, OrderLine,
+                     StripeCall, StripeJob)
 
 
 class OrderLineInline(ReadOnlyAdminMixin, admin.TabularInline):
@@ -89,3 +90,28 @@ class OfflineStripeObjectAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ("id",)
     fields = ("id", "object", "data", "updated_at")
     readonly_fields = fields
+
+
+@admin.register(IntakeEvent)
+class IntakeEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Every Stripe event we act on and how far its work has come (pending work is visible here)."""
+
+    list_display = ("event_type", "object_id", "state", "event_created", "received_at", "done_at", "last_error")
+    list_filter = ("state", "kind", "event_type")
+    search_fields = ("event_id", "object_id")
+
+
+@admin.register(StripeJob)
+class StripeJobAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Captures, cancels, refunds and reads waiting for (or refused by) Stripe."""
+
+    list_display = ("key", "action", "state", "attempts", "next_attempt_at", "last_error", "created_at")
+    list_filter = ("state", "action")
+    search_fields = ("key", "payment_intent_id")
+    raw_id_fields = ("order", "checkout", "intake")
+
+
+@admin.register(LinkSync)
+class LinkSyncAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("product", "wanted", "synced", "attempts", "next_attempt_at", "last_error")
+    raw_id_fields = ("product",)

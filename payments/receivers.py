@@ -1,60 +1,67 @@
-"""Signal receivers: read ids, enqueue work after commit, store nothing of their own."""
+"""Signal receivers: thin adapters from dj-stripe, inventory and our own bells to one service each."""
 
-import uuid
+import logging
 
-from django.db import transaction
+from celery.signals import worker_ready
 from django.dispatch import receiver
 from djstripe import event_handlers
 from djstripe.event_handlers import djstripe_receiver
 from djstripe.models import Event
 from djstripe.signals import WEBHOOK_SIGNALS
+from kombu.exceptions import OperationalError as BrokerError
+from redis.exceptions import RedisError
 
-from inventory.signals import stock_changed
+from inventory.signals import reconcile_requested, stock_moved
 
 from . import tasks
+from .audit import unfinished_purchase_work
+from .intake.services import OWNED_EVENT_TYPES, intake_record
+from .settlement.records import link_sync_wanted
+from .signals import purchases_recorded, stripe_work_recorded
 
-# Event types whose objects we handle ourselves; dj-stripe's own receiver would re-fetch them from
-# Stripe inside the webhook request and fail it (500) whenever Stripe is out of reach.
-OWNED_EVENT_TYPES = (
-    "checkout.session.completed",
-    "payment_intent.amount_capturable_updated",
-    "payment_intent.succeeded",
-    "payment_intent.payment_failed",
-    "payment_intent.canceled",
-)
+log = logging.getLogger(__name__)
 
+# dj-stripe's own receiver would re-fetch these objects from Stripe inside the webhook request and
+# fail it (500) whenever Stripe is out of reach; we act on the signed body instead.
 for _event_type in OWNED_EVENT_TYPES:
     WEBHOOK_SIGNALS[_event_type].disconnect(event_handlers.handle_other_event, sender=Event)
 
 
-@djstripe_receiver("checkout.session.completed")
-def checkout_session_completed(sender, event, **kwargs):
-    event_id = event.id
-    transaction.on_commit(lambda: tasks.checkout_session_fulfil.delay(event_id))
+@djstripe_receiver(list(OWNED_EVENT_TYPES))
+def stripe_event_take_in(sender, event, **kwargs):
+    """Inside the webhook's transaction: the event's work becomes a row before we answer 2xx."""
+    intake_record(event=event)
 
 
-@receiver(stock_changed)
-def stock_changed_sync_payment_link(sender, product_id: int, **kwargs):
-    transaction.on_commit(lambda: tasks.payment_link_sync.delay(product_id))
+@receiver(stock_moved)
+def stock_moved_sync_payment_link(sender, product_id: int, **kwargs):
+    link_sync_wanted(product_id=product_id)
 
 
-@djstripe_receiver([
-    "payment_intent.amount_capturable_updated",
-    "payment_intent.succeeded",
-    "payment_intent.payment_failed",
-    "payment_intent.canceled",
-])
-def payment_intent_changed(sender, event, **kwargs):
-    """Our checkouts' PaymentIntents carry their checkout id; Payment Link ones are left alone."""
-    checkout_id = ((event.data.get("object") or {}).get("metadata") or {}).get("checkout")
-    event_type = event.type
-    if checkout_id and _is_uuid(checkout_id):
-        transaction.on_commit(lambda: tasks.checkout_reconcile.delay(checkout_id, event_type))
+@receiver(purchases_recorded)
+def ring_fulfilment(sender, **kwargs):
+    _ring(tasks.fulfilment_wake, countdown=0)
 
 
-def _is_uuid(value) -> bool:
+@receiver(stripe_work_recorded)
+def ring_settlement(sender, countdown: float = 0, **kwargs):
+    _ring(tasks.settlement_wake, countdown=countdown)
+
+
+@worker_ready.connect
+def sweep_at_worker_start(sender=None, **kwargs):
+    _ring(tasks.durable_work_sweep, countdown=0)
+
+
+def _ring(task, *, countdown: float) -> None:
+    # The work is committed in PostgreSQL already: a broker outage only delays it until the sweeper
+    # (or the next bell) runs, so it must never fail the request that recorded the work.
     try:
-        uuid.UUID(str(value))
-    except ValueError:
-        return False
-    return True
+        task.apply_async(countdown=countdown or None)
+    except (BrokerError, RedisError, OSError) as exc:
+        log.warning("could not ring %s (%s): the sweeper will pick the work up", task.name, exc)
+
+
+@receiver(reconcile_requested)
+def reconcile_purchase_work(sender, older_than, **kwargs) -> list[str]:
+    return unfinished_purchase_work(older_than=older_than)

@@ -1,22 +1,19 @@
 from django.urls import path
 
-from . import views
+from .checkout import views as checkout_views
+from .checkout.api import api
+from .offline import views as offline_views
 
 app_name = "payments"
 
 urlpatterns = [
-    path("offline/pay/<str:payment_link_id>/", views.offline_pay, name="offline_pay"),
-]
-
-# Our own checkout: the JSON API (schema at api/openapi.json, docs at api/docs) and its pages.
-from . import checkout_views  # noqa: E402
-from .api import api  # noqa: E402
-
-urlpatterns += [
+    # Our own checkout: the JSON API (schema at api/openapi.json, docs at api/docs) and its pages.
     path("api/", api.urls),
     path("checkout/start/", checkout_views.checkout_start_form, name="checkout_start"),
     path("checkout/waitlist/", checkout_views.waitlist_form, name="checkout_waitlist"),
     path("checkout/<uuid:checkout_id>/", checkout_views.checkout_page, name="checkout_page"),
-    path("checkout/<uuid:checkout_id>/offline-confirm/", checkout_views.offline_confirm,
+    # Offline only (no Stripe key): the demo's pay page and test cards; 404 otherwise.
+    path("offline/pay/<str:payment_link_id>/", offline_views.offline_pay, name="offline_pay"),
+    path("checkout/<uuid:checkout_id>/offline-confirm/", offline_views.offline_checkout_confirm,
          name="checkout_offline_confirm"),
 ]

@@ -10,7 +10,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from inventory.routing import websocket_urlpatterns as inventory_websockets  # noqa: E402
-from payments.routing import websocket_urlpatterns as payments_websockets  # noqa: E402
+from payments.checkout.routing import websocket_urlpatterns as payments_websockets  # noqa: E402
 
 application = ProtocolTypeRouter(
     {

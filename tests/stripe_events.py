@@ -13,8 +13,8 @@ from tests.stripe_standin import shape
 
 def checkout_session_completed(*, session_id: str, payment_intent: str | None, payment_link: str | None = None,
                                store_id: str | None = None, event_id: str | None = None,
-                               amount_total: int = 2500, **session_fields) -> dict:
-    session = shape("checkout.session", id=session_id, status="complete", mode="payment", payment_status="paid",
+                               amount_total: int = 2500, payment_status: str = "paid", **session_fields) -> dict:
+    session = shape("checkout.session", id=session_id, status="complete", mode="payment", payment_status=payment_status,
                     payment_intent=payment_intent, payment_link=payment_link, amount_total=amount_total,
                     amount_subtotal=amount_total, currency="usd", url=None,
                     metadata={"store_id": store_id} if store_id else {}, **session_fields)

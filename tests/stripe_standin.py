@@ -37,7 +37,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 DEFAULT_FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "stripe" / "fixtures3.json"
 # Without ../shared beside the clone, the verbatim extract the app ships (same shapes, fewer kinds).
-VENDORED_FIXTURES = Path(__file__).resolve().parents[1] / "payments" / "data" / "stripe_shapes.json"
+VENDORED_FIXTURES = Path(__file__).resolve().parents[1] / "payments" / "offline" / "data" / "stripe_shapes.json"
 DEFAULT_PROXIED_PREFIXES = ("/v1/payment_intents", "/v1/refunds", "/v1/payment_methods", "/v1/charges")
 CANCELABLE = ("requires_payment_method", "requires_capture", "requires_confirmation", "requires_action")
 
@@ -273,7 +273,15 @@ class StripeStandIn:
         with self._lock:
             self._objects["checkout.session"][id] = session
             self._session_items[id] = items
+            self._count_completed_session(session)
         return copy.deepcopy(session)
+
+    def _count_completed_session(self, session: dict) -> None:
+        """Stripe counts each completed session against its Payment Link's restriction."""
+        link = self._objects["payment_link"].get(session.get("payment_link") or "")
+        completed = ((link or {}).get("restrictions") or {}).get("completed_sessions")
+        if session["status"] == "complete" and completed is not None:
+            completed["count"] = int(completed.get("count") or 0) + 1
 
     def add_payment_link(self, id, *, price, url=None, active=True, completed_count=0, limit=None,
                          capture_method=None, metadata=None, inactive_message=None, quantity=1,

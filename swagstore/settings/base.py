@@ -136,7 +136,15 @@ CELERY_TASK_EAGER_PROPAGATES = env.bool("CELERY_TASK_EAGER_PROPAGATES", default=
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# Messages are only bells (the work is in PostgreSQL), so an unacknowledged one needs redelivery
+# no later than the longest task could still be running: a drain stops claiming after
+# DRAIN_SECONDS and then finishes at most one Stripe call (STRIPE_TIMEOUT_SECONDS), so two minutes.
+# Redis's default of an hour held a killed worker's messages back for that long.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 120, "socket_connect_timeout": 2, "socket_timeout": 5}
+# A webhook must answer at once when Redis is down: no publish retries inside the request.
+CELERY_TASK_PUBLISH_RETRY = False
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_QUEUE", default="swagstore")
 
 # --- Stripe. No key means offline: the gateway records the calls it would make. ---
@@ -150,12 +158,23 @@ if STRIPE_API_BASE:
     STRIPE_API_HOST = STRIPE_API_BASE
 DJSTRIPE_FOREIGN_KEY_TO_FIELD = "id"
 # Store every verified event ourselves, without dj-stripe's default Stripe API calls.
-DJSTRIPE_WEBHOOK_EVENT_CALLBACK = "payments.webhooks.store_verified_event"
+DJSTRIPE_WEBHOOK_EVENT_CALLBACK = "payments.intake.webhooks.store_verified_event"
 CHECKOUT_HOLD_MINUTES = env.int("CHECKOUT_HOLD_MINUTES", default=15)
 CHECKOUT_MAX_OPEN_PER_CLIENT = env.int("CHECKOUT_MAX_OPEN_PER_CLIENT", default=3)
 # Card authorisations lapse after 7 days; the sweeper cancels or captures well before that.
 AUTHORISATION_SWEEP_AFTER_HOURS = env.int("AUTHORISATION_SWEEP_AFTER_HOURS", default=6 * 24)
+# --- Durable work (payments.models.work): batches, retries, the sweeper, Stripe's rate limit. ---
+FULFILMENT_BATCH_SIZE = env.int("FULFILMENT_BATCH_SIZE", default=500)
+DRAIN_SECONDS = env.float("DRAIN_SECONDS", default=20.0)
+DURABLE_SWEEP_SECONDS = env.float("DURABLE_SWEEP_SECONDS", default=5.0)
+DURABLE_SWEEP_GRACE_SECONDS = env.float("DURABLE_SWEEP_GRACE_SECONDS", default=2.0)
+# All processes together, requests per second; Stripe allows ~25/s in test mode, ~100/s live.
+STRIPE_RATE_LIMIT = env.float("STRIPE_RATE_LIMIT", default=20.0)
+STRIPE_RETRY_BASE_SECONDS = env.float("STRIPE_RETRY_BASE_SECONDS", default=2.0)
+STRIPE_RETRY_MAX_SECONDS = env.float("STRIPE_RETRY_MAX_SECONDS", default=300.0)
+STRIPE_RETRY_FAST_ATTEMPTS = env.int("STRIPE_RETRY_FAST_ATTEMPTS", default=9)
 CELERY_BEAT_SCHEDULE = {
+    "durable-work-sweep": {"task": "payments.tasks.durable_work_sweep", "schedule": DURABLE_SWEEP_SECONDS},
     "checkouts-sweep": {"task": "payments.tasks.checkouts_sweep", "schedule": 30.0},
 }
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")

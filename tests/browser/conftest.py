@@ -224,8 +224,9 @@ def stocked_product(store, stock: int, **fields):
 
 def _stocked_product(store, stock: int, **fields):
     from inventory.services import stock_increase
-    from payments.gateway import OfflineGateway, get_gateway
-    from payments.simulator import offline_payment_link_shape
+    from payments.gateway import get_gateway
+    from payments.offline.gateway import OfflineGateway
+    from payments.offline.simulator import offline_payment_link_shape
 
     token = uuid.uuid4().hex[:14]
     fields.setdefault("payment_link_url", f"https://buy.stripe.com/test_{token}")
@@ -241,7 +242,7 @@ def _stocked_product(store, stock: int, **fields):
 
 def buy(product, webhook_url: str, *, quantity: int = 1) -> None:
     """One signed checkout.session.completed for `product`, posted to the server as Stripe would."""
-    from payments.simulator import checkout_session_completed, delivery_post
+    from payments.offline.simulator import checkout_session_completed, delivery_post
 
     delivery = checkout_session_completed(product=product, quantity=quantity, capture_method="manual",
                                           secret=WEBHOOK_SECRET)

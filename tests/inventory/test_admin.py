@@ -17,7 +17,7 @@ from inventory.models import Product, StockMovement
 from inventory.services import StockLine, stock_decrease, stock_reserve_lines
 from payments.gateway import get_gateway
 from payments.models import StripeCall
-from payments.simulator import offline_payment_link_shape
+from payments.offline.simulator import offline_payment_link_shape
 from tests import factories
 from tests.live_feed import LayerListener
 

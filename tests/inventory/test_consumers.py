@@ -15,7 +15,7 @@ from django.db import connection
 from inventory.models import Product
 from inventory.services import stock_decrease, stock_increase
 from payments.gateway import get_gateway
-from payments.simulator import offline_payment_link_shape
+from payments.offline.simulator import offline_payment_link_shape
 from swagstore.asgi import application
 from tests import factories
 

@@ -6,7 +6,7 @@ import threading
 from inventory.models import Product
 from django.utils import timezone
 
-from payments.checkouts import CheckoutRequestLine, checkout_start
+from payments.checkout.services import CheckoutRequestLine, checkout_start
 from payments.models import Checkout
 from tests.stripe_events import checkout_session_completed
 from tests.stripe_standin import shape
@@ -38,20 +38,27 @@ def stocked_product(standin, stock: int, **fields) -> Product:
     return product
 
 
-def purchase(standin, product: Product, *, quantity: int = 1, capture: str = "manual") -> dict:
-    """A completed session for `quantity` of `product` at the stand-in; returns its signed-ready event."""
+def purchase(standin, product: Product, *, quantity: int = 1, capture: str = "manual", via_link: bool = True) -> dict:
+    """A completed session for `quantity` of `product` at the stand-in; returns its signed-ready event.
+
+    Through the product's Payment Link the session itself tells what was bought; `via_link=False`
+    makes a session without a link, whose line items the store must fetch from Stripe.
+    """
     token = secrets.token_hex(8)
     session_id = f"cs_test_{token}"
     amount = product.unit_amount * quantity
     intent_id = payment_intent(standin, amount=amount, capture=capture)
+    link = product.payment_link_id if via_link else None
+    # Stripe marks a session whose payment is only authorised (manual capture) as unpaid.
+    payment_status = "unpaid" if capture == "manual" else "paid"
     standin.add_checkout_session(
-        session_id, payment_intent=intent_id, payment_link=product.payment_link_id,
+        session_id, payment_intent=intent_id, payment_link=link, payment_status=payment_status,
         line_items=[{"price": product.stripe_price_id, "product": product.stripe_product_id,
                      "quantity": quantity, "unit_amount": product.unit_amount}],
         metadata={"store_id": product.store_id})
-    return checkout_session_completed(session_id=session_id, payment_intent=intent_id,
-                                      payment_link=product.payment_link_id, store_id=product.store_id,
-                                      amount_total=amount)
+    return checkout_session_completed(session_id=session_id, payment_intent=intent_id, payment_link=link,
+                                      store_id=product.store_id, amount_total=amount,
+                                      payment_status=payment_status)
 
 
 def intent_status(standin, intent_id: str) -> str:

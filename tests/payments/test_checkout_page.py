@@ -17,9 +17,9 @@ from django.test import Client
 from djstripe.models import Event
 
 from inventory.models import Product, Reservation, StockMovement, WaitlistEntry
-from payments.checkouts import CheckoutRequestLine, checkout_release, checkout_start
+from payments.checkout.services import CheckoutRequestLine, checkout_release, checkout_start
 from payments.models import Checkout, StripeCall
-from payments.routing import websocket_urlpatterns
+from payments.checkout.routing import websocket_urlpatterns
 from tests import factories
 
 pytestmark = pytest.mark.django_db

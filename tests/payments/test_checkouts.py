@@ -10,7 +10,7 @@ from django.utils import timezone
 from inventory.exceptions import InsufficientStock
 from inventory.models import Product, Reservation, StockMovement
 from inventory.services import stock_decrease
-from payments.checkout_flow import holds_release_expired
+from payments.fulfilment.checkouts import holds_release_expired
 from payments.models import Checkout
 from tests.live_feed import FeedListener
 from tests.payments.helpers import authorise, checkout_for, intent_event, intent_status, stocked_product

@@ -9,7 +9,7 @@ from djstripe.models import WebhookEndpoint
 
 from inventory.models import Product, StockMovement
 from payments.models import OfflineStripeObject, Order, StripeCall
-from payments.shapes import SHAPES_FILE
+from payments.offline.shapes import SHAPES_FILE
 
 SHARED_FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "stripe" / "fixtures3.json"
 

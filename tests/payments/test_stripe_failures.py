@@ -3,7 +3,11 @@
 import pytest
 
 from inventory.models import Product
-from payments.models import Order, StripeCall
+from datetime import timedelta
+
+from django.utils import timezone
+
+from payments.models import IntakeEvent, Order, StripeCall, StripeJob
 from tests.payments.helpers import intent_status, purchase, stocked_product
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -19,7 +23,7 @@ def _order(event) -> Order:
 
 def test_line_items_5xx_is_retried_then_fulfilled(stripe_standin, webhook, client):
     product = stocked_product(stripe_standin, 2)
-    event = purchase(stripe_standin, product)
+    event = purchase(stripe_standin, product, via_link=False)  # the session alone cannot tell what was bought
     stripe_standin.fail_next("GET", LINE_ITEMS, status=500, times=2)
     assert webhook.post(client, event).status_code == 200
     assert _order(event).status == Order.Status.FULFILLED
@@ -68,14 +72,18 @@ def test_cancel_5xx_is_retried_and_cancels_once(stripe_standin, webhook, client)
     assert intent_status(stripe_standin, order.payment_intent_id) == "canceled"
 
 
-def test_retries_are_bounded_when_stripe_stays_down(stripe_standin, webhook, client):
+def test_retries_back_off_when_stripe_stays_down_and_the_work_is_kept(stripe_standin, webhook, client):
     product = stocked_product(stripe_standin, 2)
-    event = purchase(stripe_standin, product)
+    event = purchase(stripe_standin, product, via_link=False)
     stripe_standin.fail_next("GET", LINE_ITEMS, status=500, times=None)
-    assert webhook.post(client, event).status_code == 200  # stored; the task gives up and logs
-    assert len(stripe_standin.calls("GET", LINE_ITEMS)) == 1 + 8  # first try + max_retries
+    assert webhook.post(client, event).status_code == 200  # stored; the job backs off
+    assert len(stripe_standin.calls("GET", LINE_ITEMS)) == 9  # the fast attempts (test settings: no delay)
     assert not Order.objects.exists()
     assert Product.objects.get(pk=product.pk).inventory == 2
+    job = StripeJob.objects.get(key=f"line_items:{event['data']['object']['id']}")
+    # then: parked at the slowest pace, never dropped
+    assert job.state == StripeJob.State.PENDING and job.next_attempt_at > timezone.now() + timedelta(minutes=30)
+    assert IntakeEvent.objects.get(event_id=event["id"]).state == IntakeEvent.State.AWAITING_LINES
 
 
 def test_a_refusal_is_not_retried(stripe_standin, webhook, client):

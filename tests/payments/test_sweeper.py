@@ -6,8 +6,8 @@ import pytest
 from django.utils import timezone
 
 from inventory.models import Product, Reservation
-from payments.models import Checkout
-from payments.tasks import checkouts_sweep
+from payments.models import Checkout, StripeJob
+from payments.tasks import checkouts_sweep, durable_work_sweep
 from tests.payments.helpers import authorise, checkout_for, intent_event, intent_status, stocked_product
 
 CAPTURE = r"/v1/payment_intents/[^/]+/capture"
@@ -24,9 +24,11 @@ def test_sweeper_captures_a_sale_whose_capture_kept_failing(stripe_standin, webh
     assert webhook.post(client, event).status_code == 200
     checkout.refresh_from_db()
     assert checkout.status == Checkout.Status.AUTHORISED  # sold, stock taken, money not yet captured
-    Checkout.objects.filter(pk=checkout.pk).update(updated_at=timezone.now() - timedelta(minutes=5))
+    job = StripeJob.objects.get(checkout=checkout, action=StripeJob.Action.CAPTURE)
+    assert job.state == StripeJob.State.PENDING  # parked after the fast attempts, kept
+    StripeJob.objects.filter(pk=job.pk).update(next_attempt_at=timezone.now() - timedelta(minutes=5))  # time passes
 
-    checkouts_sweep.delay()
+    durable_work_sweep.delay()
 
     checkout.refresh_from_db()
     assert checkout.status == Checkout.Status.PAID

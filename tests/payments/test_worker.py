@@ -85,7 +85,7 @@ def test_worker_fulfils_a_signed_webhook_and_the_page_hears_it(stripe_standin, w
         assert _wait_for(lambda: Order.objects.filter(checkout_session_id=session_id,
                                                       capture=Order.Capture.CAPTURED).exists()), \
             "".join(celery_worker_process)
-        assert "checkout_session_fulfil" in "".join(celery_worker_process)
+        assert "payments.tasks.fulfilment_wake" in "".join(celery_worker_process)
         assert product_group(product.store_id, product.stripe_product_id).startswith("stock.")
     finally:
         feed.close()

@@ -1,17 +1,38 @@
+from datetime import timedelta
+
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 
 from inventory.selectors import stock_drift
+from inventory.signals import reconcile_requested
 
 
 class Command(BaseCommand):
-    help = "Check every product's stock against its ledger; exit non-zero naming any that drifted."
+    help = ("Check every product's stock against its ledger, and that every stored purchase was applied; "
+            "exit non-zero naming anything that drifted or never finished.")
 
-    def handle(self, *args, **options):
-        drifted = stock_drift()
-        if drifted:
-            names = "; ".join(
-                f"{d['product']} (stock {d['inventory']}, ledger sum {d['ledger_total']}, "
-                f"last balance {d['last_balance']})" for d in drifted
-            )
-            raise CommandError(f"Stock differs from the ledger for {len(drifted)} product(s): {names}")
-        self.stdout.write(self.style.SUCCESS("Stock matches the ledger for every product."))
+    def add_arguments(self, parser):
+        parser.add_argument("--grace-seconds", type=float, default=0.0,
+                            help="Ignore work recorded less than this long ago (still in flight).")
+
+    def handle(self, *args, grace_seconds, **options):
+        if grace_seconds < 0:
+            raise CommandError(f"--grace-seconds must be ≥ 0, not {grace_seconds}.")
+        problems = []
+        if drifted := stock_drift():
+            problems.append(f"Stock differs from the ledger for {len(drifted)} product(s): "
+                            + "; ".join(_drift_line(d) for d in drifted))
+        older_than = timezone.now() - timedelta(seconds=grace_seconds)
+        unfinished = [line for _, found in reconcile_requested.send(sender=Command, older_than=older_than)
+                      for line in found]
+        if unfinished:
+            problems.append(f"{len(unfinished)} stored purchase(s) or payment step(s) never finished: "
+                            + "; ".join(unfinished))
+        if problems:
+            raise CommandError(" ".join(problems))
+        self.stdout.write(self.style.SUCCESS("Stock matches the ledger for every product, "
+                                             "and every stored purchase was applied."))
+
+
+def _drift_line(d: dict) -> str:
+    return f"{d['product']} (stock {d['inventory']}, ledger sum {d['ledger_total']}, last balance {d['last_balance']})"

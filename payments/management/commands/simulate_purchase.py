@@ -4,9 +4,9 @@ from django.urls import reverse
 
 from inventory.models import Product
 from payments.endpoints import webhook_endpoint_local
-from payments.gateway import OfflineGateway, get_gateway
+from payments.gateway import gateway_is_offline
 from payments.models import Order
-from payments.simulator import checkout_session_completed, delivery_post
+from payments.offline.simulator import checkout_session_completed, delivery_post
 
 MAX_QUANTITY = 1000
 
@@ -26,7 +26,7 @@ class Command(BaseCommand):
     def handle(self, *args, product, store, quantity, capture, site_url, **options):
         if not 1 <= quantity <= MAX_QUANTITY:
             raise CommandError(f"--quantity must be between 1 and {MAX_QUANTITY}, not {quantity}.")
-        if not isinstance(get_gateway(), OfflineGateway):
+        if not gateway_is_offline():
             raise CommandError("simulate_purchase needs the offline gateway (no STRIPE_SECRET_KEY); with Stripe "
                                "keys use `stripe trigger checkout.session.completed` or a test-mode purchase.")
         endpoint = webhook_endpoint_local()

@@ -17,8 +17,8 @@ from inventory.exceptions import InsufficientStock
 from inventory.services import StockLine, reservation_release, stock_decrease_lines, stock_increase
 
 from .broadcast import checkout_broadcast_on_commit
-from .gateway import GatewayError, get_gateway
-from .models import Checkout, CheckoutLine
+from ..gateway import GatewayError, get_gateway
+from ..models import Checkout, CheckoutLine
 
 
 class CheckoutRefused(ValueError):

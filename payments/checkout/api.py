@@ -21,8 +21,8 @@ from inventory.waitlist import waitlist_join
 
 from . import api_schemas as s
 from .broadcast import checkout_snapshot
-from .checkouts import CheckoutRefused, CheckoutRequestLine, TooManyOpenCheckouts, checkout_start
-from .gateway import GatewayError
+from .services import CheckoutRefused, CheckoutRequestLine, TooManyOpenCheckouts, checkout_start
+from ..gateway import GatewayError
 
 api = NinjaAPI(
     title="Swag store API",

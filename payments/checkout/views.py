@@ -7,7 +7,6 @@ Elements; offline it offers test cards whose confirmation sends the store Stripe
 
 from django import forms
 from django.conf import settings
-from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -18,17 +17,12 @@ from inventory.exceptions import InsufficientStock, InvalidStockChange
 from inventory.waitlist import waitlist_join
 from swagstore.money import money
 
+from ..gateway import GatewayError, gateway_is_offline
+from ..models import Checkout
+from ..offline.forms import OfflineCardForm
 from .api_schemas import MAX_QUANTITY, gateway_error_text, short_of_stock_text
-from .checkouts import CheckoutRefused, CheckoutRequestLine, TooManyOpenCheckouts, checkout_start
-from .endpoints import webhook_endpoint_local
-from .gateway import GatewayError, OfflineGateway, get_gateway
-from .models import Checkout
-from .simulator import payment_intent_confirm_offline
+from .services import CheckoutRefused, CheckoutRequestLine, TooManyOpenCheckouts, checkout_start
 
-OFFLINE_CARDS = [
-    ("pm_card_visa", "4242 4242 4242 4242 — succeeds"),
-    ("pm_card_chargeDeclined", "4000 0000 0000 0002 — declined"),
-]
 # What the buyer is told for each status (checkout.js gets the same words through json_script).
 STATUS_MESSAGES = {
     Checkout.Status.RESERVED: "Your items are held for you. Pay before the hold runs out.",
@@ -39,12 +33,6 @@ STATUS_MESSAGES = {
     Checkout.Status.FAILED: "Payment failed: your card was not charged and the items were released.",
     Checkout.Status.EXPIRED: "The hold ran out before payment, so the items went back on sale.",
 }
-
-
-class OfflineCardForm(forms.Form):
-    card = forms.ChoiceField(choices=OFFLINE_CARDS, label="Offline test card",
-                             error_messages={"invalid_choice": "Choose one of the offline test cards.",
-                                             "required": "Choose one of the offline test cards."})
 
 
 class CheckoutStartForm(forms.Form):
@@ -64,40 +52,10 @@ class WaitlistForm(forms.Form):
 
 @require_GET
 def checkout_page(request, checkout_id):
-    return _page(request, _checkout_or_404(checkout_id))
+    return checkout_page_render(request, checkout_or_404(checkout_id))
 
 
-@require_POST
-def offline_confirm(request, checkout_id):
-    """Offline only: confirm with a test card, deliver Stripe's signed event, show the outcome."""
-    if not _offline():
-        raise Http404("Offline test cards exist only while Stripe is offline.")
-    checkout = _checkout_or_404(checkout_id)
-    form = OfflineCardForm(request.POST)
-    if not form.is_valid():
-        return _page(request, checkout, card_form=form, status=400)
-    if checkout.status != Checkout.Status.RESERVED:
-        return _page(request, checkout, status=409,
-                     error=f"This checkout can no longer be paid: {checkout.get_status_display().lower()}.")
-    endpoint = webhook_endpoint_local()
-    if endpoint is None:
-        return _page(request, checkout, status=503,
-                     error="No webhook endpoint is configured: run `manage.py stripe_endpoint` first.")
-    webhook_url = request.build_absolute_uri(reverse("djstripe:djstripe_webhook_by_uuid",
-                                                     kwargs={"uuid": endpoint.djstripe_uuid}))
-    card = form.cleaned_data["card"]
-    try:
-        _, status = payment_intent_confirm_offline(
-            payment_intent_id=checkout.payment_intent_id, payment_method=card, secret=endpoint.secret,
-            webhook_url=webhook_url, idempotency_key=f"confirm:checkout:{checkout.pk}:{card}")
-    except GatewayError as exc:
-        return _page(request, checkout, status=503, error=f"The offline payment could not be made: {exc}")
-    if status != 200:
-        messages.error(request, f"The store's webhook answered {status}; the status below may lag behind.")
-    return redirect("payments:checkout_page", checkout_id=checkout.pk)
-
-
-def _checkout_or_404(checkout_id) -> Checkout:
+def checkout_or_404(checkout_id) -> Checkout:
     checkout = (Checkout.objects.select_related("store").prefetch_related("lines__product")
                 .filter(pk=checkout_id).first())
     if checkout is None:
@@ -105,12 +63,8 @@ def _checkout_or_404(checkout_id) -> Checkout:
     return checkout
 
 
-def _offline() -> bool:
-    return isinstance(get_gateway(), OfflineGateway)
-
-
-def _page(request, checkout: Checkout, *, card_form=None, error: str = "", status: int = 200):
-    offline = _offline()
+def checkout_page_render(request, checkout: Checkout, *, card_form=None, error: str = "", status: int = 200):
+    offline = gateway_is_offline()
     lines = [{"name": line.product.name, "quantity": line.quantity, "unit": money(line.unit_amount, checkout.currency),
               "total": money(line.unit_amount * line.quantity, checkout.currency),
               "url": reverse("inventory:product_page", kwargs={"store_id": line.product.store_id,

@@ -1,14 +1,17 @@
-"""dj-stripe's WEBHOOK_EVENT_CALLBACK: store a verified event and dispatch it, offline-safe.
+"""dj-stripe's WEBHOOK_EVENT_CALLBACK: store a verified event, offline-safe, and hand it to intake.
 
-dj-stripe has already checked the signature when this runs. Its default processing would call
-Stripe (Account.retrieve, then re-fetching the object) and answer 500 when that fails; we store
-the Event from the signed body instead, so taking a purchase never depends on reaching Stripe.
-A repeated event id finds the stored Event and dispatches nothing.
+dj-stripe has already checked the signature when this runs, inside its own transaction. Its
+default processing would call Stripe (Account.retrieve, then re-fetching the object) and answer
+500 when that fails; we store the Event from the signed body instead, so taking a purchase never
+depends on reaching Stripe. A new event is dispatched to the receivers (which record its work in
+this same transaction); a redelivered one rings for its work again if that is still pending.
 """
 
 from django.db import IntegrityError, transaction
 from djstripe.models import Event
 from djstripe.utils import convert_tstamp
+
+from .services import intake_redelivered
 
 
 def store_verified_event(trigger, api_key=None) -> None:
@@ -17,6 +20,8 @@ def store_verified_event(trigger, api_key=None) -> None:
     trigger.processed = True
     if created:
         event.invoke_webhook_handlers()
+    else:
+        intake_redelivered(event=event)
 
 
 def _event_from_body(data: dict) -> tuple[Event, bool]:

@@ -1,6 +1,6 @@
 """Stripe's real object shapes (its published fixtures), to build objects with the fields Stripe sends.
 
-payments/data/stripe_shapes.json is a verbatim extract of Stripe's fixtures3.json (MIT); a test
+payments/offline/data/stripe_shapes.json is a verbatim extract of Stripe's fixtures3.json (MIT); a test
 checks it still equals ../shared/stripe/fixtures3.json.
 """
 

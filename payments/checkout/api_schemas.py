@@ -12,7 +12,7 @@ from django.core.validators import validate_email
 from ninja import Schema
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
-from .gateway import GatewayError, GatewayRejected
+from ..gateway import GatewayError, GatewayRejected
 
 MAX_QUANTITY = 1000
 MAX_LINES = 20

@@ -18,7 +18,7 @@ def checkout_broadcast_on_commit(checkout_id) -> None:
 
 
 def checkout_snapshot(checkout_id) -> dict | None:
-    from .models import Checkout
+    from ..models import Checkout
 
     checkout = Checkout.objects.filter(pk=checkout_id).first()
     if checkout is None:

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 from inventory.models import Product
 
-from .gateway import OfflineGateway, get_gateway, webhook_signature_header
+from ..gateway import get_gateway, webhook_signature_header
+from .gateway import OfflineGateway
 from .shapes import stripe_shape
 
 

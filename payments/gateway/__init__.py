@@ -1,0 +1,43 @@
+"""The one door to Stripe. Everything else calls `get_gateway()` and passes ids.
+
+With STRIPE_SECRET_KEY set, calls go to Stripe (or to STRIPE_API_BASE, e.g. a local stand-in).
+Without it the gateway is the offline one (payments.offline): like Django's console e-mail backend
+it records each call it would have made and answers from its own notebook, never claiming to have
+reached Stripe. Live code never asks which one it has.
+"""
+
+from functools import lru_cache
+
+import stripe
+from django.conf import settings
+
+from .errors import GatewayError, GatewayRejected, GatewayUnavailable
+
+__all__ = ["GatewayError", "GatewayRejected", "GatewayUnavailable", "get_gateway", "gateway_is_offline",
+           "webhook_signature_header"]
+
+
+def get_gateway():
+    return _gateway(settings.STRIPE_SECRET_KEY, settings.STRIPE_API_BASE, settings.STRIPE_TIMEOUT_SECONDS)
+
+
+def gateway_is_offline() -> bool:
+    """True without a Stripe key: the demo's offline pay pages and simulator may run."""
+    return not settings.STRIPE_SECRET_KEY
+
+
+@lru_cache(maxsize=4)
+def _gateway(api_key: str, api_base: str, timeout: float):
+    if not api_key:
+        from ..offline.gateway import OfflineGateway
+
+        return OfflineGateway()
+    from .live import LiveGateway
+
+    return LiveGateway(api_key=api_key, api_base=api_base, timeout=timeout)
+
+
+def webhook_signature_header(payload: str, secret: str, timestamp: int) -> str:
+    """A Stripe-Signature header value, computed as Stripe does (for simulate_purchase and tests)."""
+    signature = stripe.WebhookSignature._compute_signature(f"{timestamp}.{payload}", secret)
+    return f"t={timestamp},v1={signature}"

@@ -1,0 +1,124 @@
+"""The live gateway: the one place that sends requests to Stripe (or to STRIPE_API_BASE, a stand-in).
+
+Every call waits for the shared rate budget, is recorded (StripeCall and the log), and turns
+Stripe's errors into GatewayUnavailable (try again, after Retry-After when Stripe says) or
+GatewayRejected (the same request will not help).
+"""
+
+import stripe
+
+from ..models import StripeCall
+from .calls import stripe_call_record
+from .errors import GatewayError, GatewayRejected, GatewayUnavailable
+from .ratelimit import StripeRateLimited, stripe_rate_wait
+
+
+class LiveGateway:
+    mode = StripeCall.Mode.LIVE
+
+    def __init__(self, *, api_key: str, api_base: str = "", timeout: float = 20.0):
+        base = {"api": api_base} if api_base else None
+        self._client = stripe.StripeClient(
+            api_key, base_addresses=base, max_network_retries=0,
+            http_client=stripe.RequestsClient(timeout=timeout),
+        )
+
+    def _call(self, operation: str, target: str, send, *, params: dict | None = None, idempotency_key: str = ""):
+        params = params or {}
+
+        def record(outcome: str) -> None:
+            stripe_call_record(mode=self.mode, operation=operation, target=target, params=params,
+                               idempotency_key=idempotency_key, outcome=outcome)
+
+        try:
+            stripe_rate_wait()
+        except StripeRateLimited as exc:
+            raise GatewayUnavailable(str(exc), code="client_rate_limited") from exc
+        try:
+            result = send()
+        except stripe.APIConnectionError as exc:
+            record(f"unavailable: {exc.user_message or exc}")
+            raise GatewayUnavailable(str(exc), code=getattr(exc, "code", "") or "") from exc
+        except stripe.StripeError as exc:
+            status = exc.http_status or 0
+            record(f"error {status}: {exc.user_message or exc}")
+            raise _error_for(exc, status) from exc
+        record("ok")
+        return result
+
+    @staticmethod
+    def _options(idempotency_key: str) -> dict:
+        return {"idempotency_key": idempotency_key} if idempotency_key else {}
+
+    def checkout_session_line_items(self, session_id: str) -> list[dict]:
+        def send():
+            page = self._client.v1.checkout.sessions.line_items.list(session_id, {"limit": 100})
+            return [item.to_dict() for item in page.auto_paging_iter()]
+
+        return self._call("checkout.session.line_items", session_id, send)
+
+    def payment_intent_retrieve(self, payment_intent_id: str) -> dict:
+        return self._call("payment_intent.retrieve", payment_intent_id,
+                          lambda: self._client.v1.payment_intents.retrieve(payment_intent_id).to_dict())
+
+    def payment_intent_capture(self, payment_intent_id: str, *, idempotency_key: str) -> dict:
+        return self._call(
+            "payment_intent.capture", payment_intent_id, idempotency_key=idempotency_key,
+            send=lambda: self._client.v1.payment_intents.capture(
+                payment_intent_id, options=self._options(idempotency_key)).to_dict())
+
+    def payment_intent_cancel(self, payment_intent_id: str, *, idempotency_key: str,
+                              reason: str = "abandoned") -> dict:
+        params = {"cancellation_reason": reason}
+        return self._call(
+            "payment_intent.cancel", payment_intent_id, params=params, idempotency_key=idempotency_key,
+            send=lambda: self._client.v1.payment_intents.cancel(
+                payment_intent_id, params, options=self._options(idempotency_key)).to_dict())
+
+    def refund_create(self, *, payment_intent_id: str, idempotency_key: str, metadata: dict) -> dict:
+        params = {"payment_intent": payment_intent_id, "reason": "requested_by_customer", "metadata": metadata}
+        return self._call(
+            "refund.create", payment_intent_id, params=params, idempotency_key=idempotency_key,
+            send=lambda: self._client.v1.refunds.create(params, options=self._options(idempotency_key)).to_dict())
+
+    def payment_intent_create(self, *, amount: int, currency: str, metadata: dict, idempotency_key: str) -> dict:
+        params = {"amount": amount, "currency": currency, "capture_method": "manual", "metadata": metadata,
+                  "payment_method_types": ["card"]}
+        return self._call(
+            "payment_intent.create", metadata.get("checkout", ""), params=params, idempotency_key=idempotency_key,
+            send=lambda: self._client.v1.payment_intents.create(params, options=self._options(idempotency_key)).to_dict())
+
+    def payment_intent_confirm(self, payment_intent_id: str, *, payment_method: str, idempotency_key: str) -> dict:
+        params = {"payment_method": payment_method}
+        return self._call(
+            "payment_intent.confirm", payment_intent_id, params=params, idempotency_key=idempotency_key,
+            send=lambda: self._client.v1.payment_intents.confirm(
+                payment_intent_id, params, options=self._options(idempotency_key)).to_dict())
+
+    def payment_link_retrieve(self, payment_link_id: str) -> dict:
+        return self._call("payment_link.retrieve", payment_link_id,
+                          lambda: self._client.v1.payment_links.retrieve(payment_link_id).to_dict())
+
+    def payment_link_update(self, payment_link_id: str, *, params: dict, idempotency_key: str) -> dict:
+        return self._call(
+            "payment_link.update", payment_link_id, params=params, idempotency_key=idempotency_key,
+            send=lambda: self._client.v1.payment_links.update(
+                payment_link_id, params, options=self._options(idempotency_key)).to_dict())
+
+
+def _error_for(exc: "stripe.StripeError", status: int) -> GatewayError:
+    """Stripe's own advice wins (Stripe-Should-Retry); else 409, 429 and 5xx are worth retrying."""
+    headers = exc.headers or {}
+    should_retry = str(headers.get("Stripe-Should-Retry", "")).lower()
+    retryable = status >= 500 or status in (0, 409, 429)
+    if should_retry in ("true", "false"):
+        retryable = should_retry == "true"
+    error = GatewayUnavailable if retryable else GatewayRejected
+    return error(str(exc.user_message or exc), code=exc.code or "", retry_after=_retry_after(headers))
+
+
+def _retry_after(headers) -> float | None:
+    try:
+        return max(float(headers.get("Retry-After")), 0.0)
+    except (TypeError, ValueError):
+        return None

@@ -1,0 +1,43 @@
+"""Intake: a verified event we act on becomes a row of pending work in the webhook's transaction.
+
+The webhook then answers 2xx whether or not a worker hears about it: the row is the record, the
+bell after commit only saves a worker from waiting for the sweeper.
+"""
+
+from djstripe.models import Event
+
+from ..bells import ring_fulfilment_on_commit
+from ..models import IntakeEvent
+
+PURCHASE_EVENT_TYPES = ("checkout.session.completed",)
+PAYMENT_EVENT_TYPES = (
+    "payment_intent.amount_capturable_updated",
+    "payment_intent.succeeded",
+    "payment_intent.payment_failed",
+    "payment_intent.canceled",
+)
+OWNED_EVENT_TYPES = PURCHASE_EVENT_TYPES + PAYMENT_EVENT_TYPES
+
+
+def intake_record(*, event: Event) -> IntakeEvent | None:
+    """Record the work a stored event needs; a second call for the same event changes nothing.
+
+    Locks: nothing beyond the insert. Triggers (after commit): the fulfilment bell.
+    """
+    if event.type not in OWNED_EVENT_TYPES:
+        return None
+    kind = IntakeEvent.Kind.PURCHASE if event.type in PURCHASE_EVENT_TYPES else IntakeEvent.Kind.PAYMENT
+    intake, _ = IntakeEvent.objects.get_or_create(event_id=event.id, defaults={
+        "event_type": event.type, "kind": kind, "object_id": str((event.data.get("object") or {}).get("id") or ""),
+        "event_created": event.created, "next_attempt_at": event.created})
+    ring_fulfilment_on_commit()
+    return intake
+
+
+def intake_redelivered(*, event: Event) -> None:
+    """Stripe sent an event we already stored: make sure its work exists, and ring if it is not done."""
+    intake = IntakeEvent.objects.filter(event_id=event.id).first()
+    if intake is None:
+        intake_record(event=event)  # stored before intake rows existed, or a type we act on only now
+    elif intake.state != IntakeEvent.State.DONE:
+        ring_fulfilment_on_commit()

@@ -1,0 +1,58 @@
+import uuid
+
+from django.db import models
+from django.db.models import Q
+
+
+class Checkout(models.Model):
+    """Our own checkout: units reserved first, then a manual-capture PaymentIntent, captured only
+    once the stock is ours. Its id is the hold reference of its reservations."""
+
+    class Status(models.TextChoices):
+        RESERVED = "reserved", "Units held, awaiting payment"
+        AUTHORISED = "authorised", "Sold; capturing the payment"
+        PAID = "paid", "Paid"
+        CANCELLED = "cancelled", "Cancelled: authorisation released, nothing charged"
+        REFUNDED = "refunded", "Refunded"
+        FAILED = "failed", "Payment failed; units released"
+        EXPIRED = "expired", "Hold ran out before payment"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RESERVED)
+    email = models.EmailField(blank=True)
+    client_ref = models.CharField(max_length=64, blank=True, db_index=True,
+                                  help_text="Who started it (client address), to cap open holds per client.")
+    store = models.ForeignKey("inventory.Store", on_delete=models.PROTECT)
+    amount = models.PositiveBigIntegerField()
+    currency = models.CharField(max_length=3)
+    payment_intent_id = models.CharField(max_length=255, blank=True)
+    client_secret = models.CharField(max_length=255, blank=True)
+    expires_at = models.DateTimeField()
+    resolution = models.TextField(blank=True)
+    refund_id = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["payment_intent_id"], condition=~Q(payment_intent_id=""),
+                                    name="checkout_one_payment_intent"),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="checkout_amount_positive"),
+        ]
+
+    def __str__(self):
+        return f"checkout {self.id} ({self.status})"
+
+
+class CheckoutLine(models.Model):
+    checkout = models.ForeignKey(Checkout, on_delete=models.CASCADE, related_name="lines")
+    product = models.ForeignKey("inventory.Product", on_delete=models.PROTECT, related_name="checkout_lines")
+    quantity = models.PositiveIntegerField()
+    unit_amount = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["checkout", "product"], name="checkout_line_once_per_product"),
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="checkout_line_quantity_positive"),
+        ]
