@@ -28,3 +28,8 @@ def _once_on_commit(tag: str, ring) -> None:
         return
     ring.bell = tag
     transaction.on_commit(ring)
+
+
+def ring_settlement_later(*, countdown: float) -> None:
+    """Outside any transaction: wake a worker when the next job falls due."""
+    stripe_work_recorded.send(sender=ring_settlement_later, countdown=countdown)

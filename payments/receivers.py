@@ -15,6 +15,7 @@ from inventory.signals import reconcile_requested, stock_moved
 
 from . import tasks
 from .audit import unfinished_purchase_work
+from .bell_debounce import BELL_TTL_MS, bell_not_yet_rung
 from .intake.services import OWNED_EVENT_TYPES, intake_record
 from .settlement.records import link_sync_wanted
 from .signals import purchases_recorded, stripe_work_recorded
@@ -40,12 +41,16 @@ def stock_moved_sync_payment_link(sender, product_id: int, **kwargs):
 
 @receiver(purchases_recorded)
 def ring_fulfilment(sender, **kwargs):
-    _ring(tasks.fulfilment_wake, countdown=0)
+    if bell_not_yet_rung("fulfilment"):
+        _ring(tasks.fulfilment_wake, countdown=0)
 
 
 @receiver(stripe_work_recorded)
 def ring_settlement(sender, countdown: float = 0, **kwargs):
-    _ring(tasks.settlement_wake, countdown=countdown)
+    # A later bell (a retry's backoff) is one per kind too; the sweeper rings for anything it hides.
+    kind, ttl_ms = ("settlement-later", countdown * 1000) if countdown else ("settlement", BELL_TTL_MS)
+    if bell_not_yet_rung(kind, ttl_ms=ttl_ms):
+        _ring(tasks.settlement_wake, countdown=countdown)
 
 
 @worker_ready.connect

@@ -8,6 +8,8 @@ task's message never carries work that exists nowhere else.
 from celery import shared_task
 from django.conf import settings
 
+from .bell_debounce import bell_heard
+from .bells import ring_settlement_later
 from .fulfilment.checkouts import checkouts_follow_lapsing, holds_release_expired
 from .fulfilment.purchases import intake_drain, intake_waiting
 from .settlement.runner import settlement_drain, settlement_next_due_in
@@ -17,6 +19,7 @@ from .sweeper import durable_work_overdue
 @shared_task(ignore_result=True)
 def fulfilment_wake() -> str:
     """Apply ready purchases and payment events in batches; ring again if time ran out first."""
+    bell_heard("fulfilment")
     applied = intake_drain(seconds=settings.DRAIN_SECONDS, batch_size=settings.FULFILMENT_BATCH_SIZE)
     if intake_waiting():
         fulfilment_wake.delay()
@@ -26,10 +29,11 @@ def fulfilment_wake() -> str:
 @shared_task(ignore_result=True)
 def settlement_wake() -> str:
     """Run the Stripe jobs and Payment Link syncs that are due."""
+    bell_heard("settlement")
     ran = settlement_drain(seconds=settings.DRAIN_SECONDS)
     due_in = settlement_next_due_in()
     if due_in is not None and not settings.CELERY_TASK_ALWAYS_EAGER:
-        settlement_wake.apply_async(countdown=due_in)
+        ring_settlement_later(countdown=max(due_in, 0.1))
     return f"ran {ran} job(s)"
 
 

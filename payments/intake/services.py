@@ -27,9 +27,11 @@ def intake_record(*, event: Event) -> IntakeEvent | None:
     if event.type not in OWNED_EVENT_TYPES:
         return None
     kind = IntakeEvent.Kind.PURCHASE if event.type in PURCHASE_EVENT_TYPES else IntakeEvent.Kind.PAYMENT
-    intake, _ = IntakeEvent.objects.get_or_create(event_id=event.id, defaults={
-        "event_type": event.type, "kind": kind, "object_id": str((event.data.get("object") or {}).get("id") or ""),
-        "event_created": event.created, "next_attempt_at": event.created})
+    intake = IntakeEvent(event_id=event.id, event_type=event.type, kind=kind, event_created=event.created,
+                         object_id=str((event.data.get("object") or {}).get("id") or ""),
+                         next_attempt_at=event.created)
+    # One INSERT … ON CONFLICT DO NOTHING: no savepoint, and a second call is a no-op.
+    IntakeEvent.objects.bulk_create([intake], ignore_conflicts=True)
     ring_fulfilment_on_commit()
     return intake
 
