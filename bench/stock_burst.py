@@ -103,9 +103,9 @@ def checkout_burst(buyers: int, units: int, threads: int):
 
     product = new_product(units, "checkout")
 
-    def start(_):
+    def start(buyer):
         try:
-            checkout_start(lines=[CheckoutRequestLine(product.pk, 1)])
+            checkout_start(lines=[CheckoutRequestLine(product.pk, 1)], client_ref=f"bench-buyer-{buyer}")
             return "held"
         except InsufficientStock:
             return "refused"

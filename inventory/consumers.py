@@ -1,7 +1,8 @@
 """Live stock over WebSocket: a page joins its product's or its store's group."""
 
 from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from swagstore.websockets import ReadOnlyFeedConsumer
 
 from . import selectors
 from .broadcast import product_group, store_group
@@ -9,7 +10,7 @@ from .broadcast import product_group, store_group
 CLOSE_NO_SUCH_PAGE = 4404
 
 
-class StockConsumer(AsyncJsonWebsocketConsumer):
+class StockConsumer(ReadOnlyFeedConsumer):
     async def connect(self):
         kwargs = self.scope["url_route"]["kwargs"]
         store_id, product_id = kwargs["store_id"], kwargs.get("product_id")
@@ -30,9 +31,6 @@ class StockConsumer(AsyncJsonWebsocketConsumer):
     async def disconnect(self, code):
         if hasattr(self, "group"):
             await self.channel_layer.group_discard(self.group, self.channel_name)
-
-    async def receive_json(self, content, **kwargs):
-        pass  # read-only feed: pages never write through the socket
 
     async def stock_updated(self, event):
         await self.send_json(event)

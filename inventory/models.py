@@ -143,6 +143,8 @@ class WaitlistEntry(models.Model):
 
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="waitlist")
     email = models.EmailField()
+    # The address of whoever added it: joins are rate-limited per client (inventory/waitlist.py).
+    client_ref = models.CharField(max_length=64, blank=True, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)
     notified_at = models.DateTimeField(null=True, blank=True)
 

@@ -106,6 +106,7 @@ def stock_sell_batch(*, sales: list[Sale]) -> SaleBatchOutcome:
         free = {pid: on_hand.get(pid, 0) - held[pid] for pid in product_ids}
         balance = dict(on_hand)
         done = _sources_in_ledger([sale.source for sale in sales], product_ids)
+        names = dict(Product.objects.filter(pk__in=product_ids).values_list("pk", "name"))
         movements = []
         for sale in sales:
             if sale.source in done:
@@ -113,7 +114,9 @@ def stock_sell_batch(*, sales: list[Sale]) -> SaleBatchOutcome:
                 continue
             done.add(sale.source)
             lines = _merge_lines(list(sale.lines))
-            short = [_batch_shortfall(x, free[x.product_id]) for x in lines if free[x.product_id] < x.quantity]
+            short = [Shortfall(product_id=x.product_id, product_name=names.get(x.product_id, "?"),
+                               requested=x.quantity, available=max(free[x.product_id], 0))
+                     for x in lines if free[x.product_id] < x.quantity]
             if short:
                 outcome.short[sale.source] = short
                 continue
@@ -134,12 +137,6 @@ def stock_sell_batch(*, sales: list[Sale]) -> SaleBatchOutcome:
 def _sources_in_ledger(sources: list[str], product_ids: list[int]) -> set[str]:
     return set(StockMovement.objects.filter(source__in=sources, product_id__in=product_ids)
                .values_list("source", flat=True))
-
-
-def _batch_shortfall(line: StockLine, free: int) -> Shortfall:
-    name = Product.objects.values_list("name", flat=True).get(pk=line.product_id)
-    return Shortfall(product_id=line.product_id, product_name=name, requested=line.quantity,
-                     available=max(free, 0))
 
 
 def _take_batch_totals(movements: list[StockMovement]) -> None:

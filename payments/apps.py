@@ -7,7 +7,7 @@ class PaymentsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from . import receivers  # noqa: F401  (connects dj-stripe and stock signals)
+        from . import checks, receivers  # noqa: F401  (registers our checks; connects dj-stripe and stock signals)
 
         _quiet_callback_deprecation()
 

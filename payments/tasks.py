@@ -8,7 +8,7 @@ task's message never carries work that exists nowhere else.
 from celery import shared_task
 from django.conf import settings
 
-from .bell_debounce import bell_heard
+from .ringing import bell_heard, ring
 from .bells import ring_settlement_later
 from .fulfilment.checkouts import checkouts_follow_lapsing, holds_release_expired
 from .fulfilment.purchases import intake_drain, intake_waiting
@@ -22,7 +22,7 @@ def fulfilment_wake() -> str:
     bell_heard("fulfilment")
     applied = intake_drain(seconds=settings.DRAIN_SECONDS, batch_size=settings.FULFILMENT_BATCH_SIZE)
     if intake_waiting():
-        fulfilment_wake.delay()
+        ring(fulfilment_wake)
     return f"applied {applied} event(s)"
 
 
@@ -42,9 +42,9 @@ def durable_work_sweep() -> str:
     """Periodic (beat) and at worker start: ring for anything left waiting longer than it should."""
     overdue = durable_work_overdue()
     if overdue.fulfilment:
-        fulfilment_wake.delay()
+        ring(fulfilment_wake)
     if overdue.settlement:
-        settlement_wake.delay()
+        ring(settlement_wake)
     return str(overdue)
 
 

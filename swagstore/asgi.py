@@ -5,16 +5,25 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "swagstore.settings.base")
 django_asgi_app = get_asgi_application()
 
+from payments.checks import refuse_to_start_misconfigured  # noqa: E402
+
+refuse_to_start_misconfigured()
+
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from django.urls import re_path  # noqa: E402
 
 from inventory.routing import websocket_urlpatterns as inventory_websockets  # noqa: E402
 from payments.checkout.routing import websocket_urlpatterns as payments_websockets  # noqa: E402
+from swagstore.websockets import NoSuchFeedConsumer  # noqa: E402
+
+# The catch-all comes last: a path that names no feed is refused at the handshake, not a 500.
+websockets = inventory_websockets + payments_websockets + [re_path(r"", NoSuchFeedConsumer.as_asgi())]
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(inventory_websockets + payments_websockets))),
+        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websockets))),
     }
 )

@@ -13,6 +13,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_production_settings_pass_check_deploy(tmp_path):
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "swagstore.settings.production",
            "SECRET_KEY": secrets.token_urlsafe(50), "ALLOWED_HOSTS": "shop.example.com",
+           "STRIPE_SECRET_KEY": "sk_test_deploy",
            "DATABASE_URL": f"sqlite:///{tmp_path / 'deploy.sqlite3'}", "REDIS_URL": "redis://127.0.0.1:6379/13"}
     result = subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "ERROR"],
                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)

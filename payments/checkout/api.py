@@ -17,11 +17,14 @@ from ninja.errors import ValidationError as NinjaValidationError
 from inventory import selectors as inventory_selectors
 from inventory.exceptions import InsufficientStock, InvalidStockChange
 from inventory.models import Product
-from inventory.waitlist import waitlist_join
+from inventory.waitlist import WaitlistBusy, WaitlistRefused, waitlist_join
+from swagstore.clients import request_client_address
 
 from . import api_schemas as s
+from .api_schemas import waitlist_joined_text
 from .broadcast import checkout_snapshot
-from .services import CheckoutRefused, CheckoutRequestLine, TooManyOpenCheckouts, checkout_start
+from .limits import TooManyOpenCheckouts
+from .services import CheckoutRefused, CheckoutRequestLine, checkout_start
 from ..gateway import GatewayError
 
 api = NinjaAPI(
@@ -32,6 +35,8 @@ api = NinjaAPI(
 )
 
 ERRORS = {400: s.BadRequest, 404: s.Error}
+# Writes also answer 415 (not JSON) and 403 (another site's page): payments.middleware.JsonApiSameOrigin.
+WRITE_ERRORS = {**ERRORS, 403: s.Error, 415: s.Error}
 
 
 @api.exception_handler(NinjaValidationError)
@@ -53,7 +58,7 @@ def _gateway_error(request: HttpRequest, exc: GatewayError) -> HttpResponse:
     return api.create_response(request, {"detail": s.gateway_error_text(exc)}, status=503)
 
 
-@api.post("/stock-check", response={200: s.StockOk, 409: s.StockShort, **ERRORS}, url_name="stock_check",
+@api.post("/stock-check", response={200: s.StockOk, 409: s.StockShort, **WRITE_ERRORS}, url_name="stock_check",
           summary="Is this much of a product available in a store?")
 def stock_check(request: HttpRequest, payload: s.StockCheckIn):
     product = _product_or_404(payload.store, payload.product)
@@ -72,13 +77,14 @@ def stock_check(request: HttpRequest, payload: s.StockCheckIn):
     })
 
 
-@api.post("/checkouts", response={201: s.CheckoutCreated, 409: s.CheckoutShort, 429: s.Error, 503: s.Error, **ERRORS},
+@api.post("/checkouts", response={201: s.CheckoutCreated, 409: s.CheckoutShort, 429: s.Error, 503: s.Error,
+                                  **WRITE_ERRORS},
           url_name="checkout_create", summary="Hold the units, then open a manual-capture payment for them")
 def checkout_create(request: HttpRequest, response: HttpResponse, payload: s.CheckoutIn):
     products = _products_or_404(payload.store, [line.product for line in payload.lines])
     lines = [CheckoutRequestLine(products[line.product].pk, line.quantity) for line in payload.lines]
     try:
-        checkout = checkout_start(lines=lines, email=payload.email or "", client_ref=request.META.get("REMOTE_ADDR", ""))
+        checkout = checkout_start(lines=lines, email=payload.email or "", client_ref=request_client_address(request))
     except InsufficientStock as short:
         return Status(409, _shortfalls(short, products.values()))
     except TooManyOpenCheckouts as busy:
@@ -107,16 +113,19 @@ def checkout_status(request: HttpRequest, checkout_id: str):
     return Status(200, {**snapshot, "checkout_url": _checkout_url(request, snapshot["checkout"])})
 
 
-@api.post("/waitlist", response={201: s.WaitlistOut, 200: s.WaitlistOut, **ERRORS}, url_name="waitlist",
-          summary="Be told once when a product is back")
+@api.post("/waitlist", response={202: s.WaitlistOut, 409: s.Error, 429: s.Error, **WRITE_ERRORS},
+          url_name="waitlist", summary="Be told once when a sold-out product is back")
 def waitlist(request: HttpRequest, payload: s.WaitlistIn):
     product = _product_or_404(payload.store, payload.product)
-    entry, created = waitlist_join(product=product, email=payload.email)
-    detail = (f"We will e-mail {entry.email} once when {product.name} is back in {product.store.name}."
-              if created else f"{entry.email} is already on the waitlist for {product.name}.")
-    return Status(201 if created else 200, {"detail": detail, "store": product.store_id,
-                                            "product": product.stripe_product_id, "email": entry.email,
-                                            "created": created})
+    try:
+        entry = waitlist_join(product=product, email=payload.email, client_ref=request_client_address(request))
+    except WaitlistRefused as refused:
+        raise HttpError(409, str(refused)) from refused
+    except WaitlistBusy as busy:
+        raise HttpError(429, str(busy)) from busy
+    # The same answer whether the address was new or already listed: the list is nobody's business.
+    return Status(202, {"detail": waitlist_joined_text(product, entry.email), "store": product.store_id,
+                        "product": product.stripe_product_id, "email": entry.email})
 
 
 def _product_or_404(store_id: str, stripe_product_id: str) -> Product:

@@ -149,7 +149,6 @@ class WaitlistOut(Schema):
     store: str
     product: str
     email: str
-    created: bool
 
 
 def short_of_stock_text(*, name: str, store_name: str, available: int) -> str:
@@ -157,6 +156,11 @@ def short_of_stock_text(*, name: str, store_name: str, available: int) -> str:
     if available <= 0:
         return f"{name} is sold out in {store_name}"
     return f"Only {available} left of {name} in {store_name}"
+
+
+def waitlist_joined_text(product, email: str) -> str:
+    """One answer for a new and an already listed address, on the API and the page."""
+    return f"We will e-mail {email} once when {product.name} is back in {product.store.name}."
 
 
 def gateway_error_text(exc: GatewayError) -> str:

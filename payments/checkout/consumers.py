@@ -3,14 +3,15 @@
 import uuid
 
 from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from swagstore.websockets import ReadOnlyFeedConsumer
 
 from .broadcast import checkout_group, checkout_snapshot
 
 CLOSE_NO_SUCH_CHECKOUT = 4404
 
 
-class CheckoutConsumer(AsyncJsonWebsocketConsumer):
+class CheckoutConsumer(ReadOnlyFeedConsumer):
     """Joins checkout.<id>; sends the current status on (re)connect, then relays checkout.updated."""
 
     async def connect(self):
@@ -27,9 +28,6 @@ class CheckoutConsumer(AsyncJsonWebsocketConsumer):
     async def disconnect(self, code):
         if hasattr(self, "group"):
             await self.channel_layer.group_discard(self.group, self.channel_name)
-
-    async def receive_json(self, content, **kwargs):
-        pass  # read-only feed
 
     async def checkout_updated(self, event):
         await self.send_json(event)

@@ -17,16 +17,13 @@ from inventory.exceptions import InsufficientStock
 from inventory.services import StockLine, reservation_release, stock_decrease_lines, stock_increase
 
 from .broadcast import checkout_broadcast_on_commit
+from .limits import client_holds_check
 from ..gateway import GatewayError, get_gateway
 from ..models import Checkout, CheckoutLine
 
 
 class CheckoutRefused(ValueError):
     """A checkout request that cannot be served as asked (mixed stores or currencies)."""
-
-
-class TooManyOpenCheckouts(CheckoutRefused):
-    """One client already holds as many open checkouts as allowed (so a bot cannot hold all stock)."""
 
 
 @dataclass(frozen=True)
@@ -38,15 +35,15 @@ class CheckoutRequestLine:
 OPEN = (Checkout.Status.RESERVED, Checkout.Status.EXPIRED)
 
 
-def checkout_start(*, lines: list[CheckoutRequestLine], email: str = "", client_ref: str = "") -> Checkout:
+def checkout_start(*, lines: list[CheckoutRequestLine], client_ref: str, email: str = "") -> Checkout:
     """Reserve every line (all or none), then create a manual-capture PaymentIntent for it.
 
+    `client_ref` names the client (its address); every client, even an unknown one, is capped.
     Raises InsufficientStock (nothing held, no PaymentIntent), TooManyOpenCheckouts (the client
-    already holds CHECKOUT_MAX_OPEN_PER_CLIENT open checkouts; a soft cap, checked without a lock),
-    CheckoutRefused, or GatewayError (the hold is released again). Locks: the products, through
+    would hold more than payments.checkout.limits allows), CheckoutRefused, or GatewayError (the
+    hold is released again). Locks: the client (advisory), then the products, through
     stock_reserve_lines.
     """
-    _check_open_checkouts(client_ref)
     checkout = _checkout_reserve(lines, email, client_ref)
     metadata = {"checkout": str(checkout.id), "store": checkout.store_id,
                 "lines": ",".join(f"{line.product.stripe_product_id}x{line.quantity}" for line in checkout.lines.all())}
@@ -67,16 +64,6 @@ def checkout_start(*, lines: list[CheckoutRequestLine], email: str = "", client_
     return checkout
 
 
-def _check_open_checkouts(client_ref: str) -> None:
-    if not client_ref:
-        return
-    open_now = Checkout.objects.filter(client_ref=client_ref, status=Checkout.Status.RESERVED,
-                                       expires_at__gt=timezone.now()).count()
-    if open_now >= settings.CHECKOUT_MAX_OPEN_PER_CLIENT:
-        raise TooManyOpenCheckouts(f"You already have {open_now} checkouts holding stock: pay for or let one "
-                                   f"lapse before starting another.")
-
-
 def _checkout_reserve(lines: list[CheckoutRequestLine], email: str, client_ref: str) -> Checkout:
     if not lines:
         raise CheckoutRefused("A checkout needs at least one line.")
@@ -89,6 +76,8 @@ def _checkout_reserve(lines: list[CheckoutRequestLine], email: str, client_ref: 
         raise CheckoutRefused("All lines of one checkout must come from one store, in one currency.")
     expires_at = timezone.now() + timedelta(minutes=settings.CHECKOUT_HOLD_MINUTES)
     with transaction.atomic():
+        client_holds_check(client_ref=client_ref, wanted=_merged(lines),
+                           names={pid: p.name for pid, p in products.items()})
         first = products[lines[0].product_id]
         checkout = Checkout.objects.create(
             email=email, client_ref=client_ref[:64], store_id=first.store_id, currency=first.currency, expires_at=expires_at,

@@ -14,14 +14,16 @@ from django.views.decorators.http import require_GET, require_POST
 
 from inventory import selectors as inventory_selectors
 from inventory.exceptions import InsufficientStock, InvalidStockChange
-from inventory.waitlist import waitlist_join
+from inventory.waitlist import WaitlistBusy, WaitlistRefused, waitlist_join
+from swagstore.clients import request_client_address
 from swagstore.money import money
 
 from ..gateway import GatewayError, gateway_is_offline
 from ..models import Checkout
 from ..offline.forms import OfflineCardForm
-from .api_schemas import MAX_QUANTITY, gateway_error_text, short_of_stock_text
-from .services import CheckoutRefused, CheckoutRequestLine, TooManyOpenCheckouts, checkout_start
+from .api_schemas import MAX_QUANTITY, gateway_error_text, short_of_stock_text, waitlist_joined_text
+from .limits import TooManyOpenCheckouts
+from .services import CheckoutRefused, CheckoutRequestLine, checkout_start
 
 # What the buyer is told for each status (checkout.js gets the same words through json_script).
 STATUS_MESSAGES = {
@@ -98,7 +100,7 @@ def checkout_start_form(request):
     product = _product_or_404(data["store"], data["product"])
     try:
         checkout = checkout_start(lines=[CheckoutRequestLine(product.pk, data["quantity"])], email=data["email"],
-                                  client_ref=request.META.get("REMOTE_ADDR", ""))
+                                  client_ref=request_client_address(request))
     except InsufficientStock as short:
         return _unavailable(request, product, short.shortfalls[0].available, data)
     except TooManyOpenCheckouts as busy:
@@ -121,9 +123,17 @@ def waitlist_form(request):
         return render(request, "payments/checkout_start.html", {"product": product, "waitlist_form": form},
                       status=400)
     product = _product_or_404(form.cleaned_data["store"], form.cleaned_data["product"])
-    entry, created = waitlist_join(product=product, email=form.cleaned_data["email"])
-    return render(request, "payments/checkout_waitlist.html", {"product": product, "entry": entry,
-                                                                "created": created})
+    try:
+        entry = waitlist_join(product=product, email=form.cleaned_data["email"],
+                              client_ref=request_client_address(request))
+    except WaitlistRefused as refused:
+        return render(request, "payments/checkout_start.html", {"error": str(refused), "product": product},
+                      status=409)
+    except WaitlistBusy as busy:
+        return render(request, "payments/checkout_start.html", {"error": str(busy), "product": product},
+                      status=429)
+    return render(request, "payments/checkout_waitlist.html",
+                  {"product": product, "detail": waitlist_joined_text(product, entry.email)})
 
 
 def _unavailable(request, product, available: int, data: dict):
@@ -135,8 +145,9 @@ def _unavailable(request, product, available: int, data: dict):
                  + f" (you asked for {data['quantity']}). Nothing was reserved.",
         "available": available,
         "alternatives": alternatives,
+        # The waitlist is for sold-out products only (inventory/waitlist.py).
         "waitlist_form": WaitlistForm(initial={"store": product.store_id, "product": product.stripe_product_id,
-                                               "email": data.get("email") or ""}),
+                                               "email": data.get("email") or ""}) if available <= 0 else None,
     }
     return render(request, "payments/checkout_start.html", context, status=409)
 

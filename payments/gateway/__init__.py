@@ -18,12 +18,15 @@ __all__ = ["GatewayError", "GatewayRejected", "GatewayUnavailable", "get_gateway
 
 
 def get_gateway():
+    if not settings.STRIPE_SECRET_KEY and not settings.STRIPE_OFFLINE_ALLOWED:
+        # Production without a key: refuse every payment rather than let the offline notebook "pay".
+        raise GatewayUnavailable("Payments are not configured (no STRIPE_SECRET_KEY).")
     return _gateway(settings.STRIPE_SECRET_KEY, settings.STRIPE_API_BASE, settings.STRIPE_TIMEOUT_SECONDS)
 
 
 def gateway_is_offline() -> bool:
-    """True without a Stripe key: the demo's offline pay pages and simulator may run."""
-    return not settings.STRIPE_SECRET_KEY
+    """True without a Stripe key where settings allow it: the demo's offline pay pages and simulator may run."""
+    return not settings.STRIPE_SECRET_KEY and settings.STRIPE_OFFLINE_ALLOWED
 
 
 @lru_cache(maxsize=4)

@@ -5,19 +5,25 @@ default processing would call Stripe (Account.retrieve, then re-fetching the obj
 500 when that fails; we store the Event from the signed body instead, so taking a purchase never
 depends on reaching Stripe. A new event is dispatched to the receivers (which record its work in
 this same transaction); a redelivered one rings for its work again if that is still pending.
+Events of types we do not own are stored and nothing more. The body has passed
+payments/intake/deliveries.py before this runs, so its fields have the shapes read here.
 """
 
 from django.db import IntegrityError, transaction
 from djstripe.models import Event
 from djstripe.utils import convert_tstamp
 
-from .services import intake_redelivered
+from .services import OWNED_EVENT_TYPES, intake_redelivered
 
 
 def store_verified_event(trigger, api_key=None) -> None:
     event, created = _event_from_body(trigger.json_body)
     trigger.event = event
     trigger.processed = True
+    if event.type not in OWNED_EVENT_TYPES:
+        # Stored only: dj-stripe's handlers for other types (charge.*, product.*, …) re-fetch from
+        # Stripe inside this request and would answer 500 whenever Stripe is out of reach.
+        return
     if created:
         event.invoke_webhook_handlers()
     else:

@@ -12,6 +12,8 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 
+from django.views.decorators.debug import sensitive_variables
+
 from inventory.models import Product
 
 from ..gateway import get_gateway, webhook_signature_header
@@ -35,6 +37,7 @@ def offline_payment_link_shape(*, product: Product, url: str, capture_method: st
     return link
 
 
+@sensitive_variables("secret")
 def checkout_session_completed(*, product: Product, quantity: int, capture_method: str, secret: str,
                                timestamp: int | None = None) -> SignedDelivery:
     """Build (and, offline, back with notebook objects) one signed completed-session event."""
@@ -88,6 +91,7 @@ PAYMENT_INTENT_EVENT_TYPES = {
 }
 
 
+@sensitive_variables("secret")
 def payment_intent_event(*, intent: dict, secret: str, timestamp: int | None = None) -> SignedDelivery:
     """A signed event for the PaymentIntent as it now stands, as Stripe would send after a confirm.
 
@@ -108,6 +112,7 @@ def payment_intent_event(*, intent: dict, secret: str, timestamp: int | None = N
     return SignedDelivery(event_id=event["id"], session_id="", body=body, signature=signature)
 
 
+@sensitive_variables("secret")
 def payment_intent_confirm_offline(*, payment_intent_id: str, payment_method: str, secret: str,
                                    webhook_url: str, idempotency_key: str) -> tuple[dict, int]:
     """Confirm with an offline test card, then deliver Stripe's event for the outcome to our webhook.

@@ -1,11 +1,15 @@
 """The offline pages: where a demo Payment Link's QR code leads, and the checkout page's test
-cards, while Stripe is offline. Each answers 404 as soon as a Stripe key is set."""
+cards, while Stripe is offline. Each answers 404 as soon as a Stripe key is set, and always under
+the production settings. The views handle the webhook secret, so their locals never reach a DEBUG
+error page (sensitive_variables)."""
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_http_methods, require_POST
 
 from inventory import selectors as inventory_selectors
@@ -34,20 +38,20 @@ def offline_pay(request, payment_link_id: str):
     return render(request, "payments/offline_pay.html", {"product": product, "form": form}, status=status)
 
 
+@sensitive_variables()
 def _pay(request, product, quantity: int):
     endpoint = webhook_endpoint_local()
     if endpoint is None:
         raise Http404("No webhook endpoint configured: run `manage.py stripe_endpoint`.")
     delivery = checkout_session_completed(product=product, quantity=quantity, capture_method="manual",
                                           secret=endpoint.secret)
-    url = request.build_absolute_uri(reverse("djstripe:djstripe_webhook_by_uuid",
-                                             kwargs={"uuid": endpoint.djstripe_uuid}))
-    status, _ = delivery_post(delivery, url=url)
+    status, _ = delivery_post(delivery, url=_webhook_url(endpoint))
     level = messages.SUCCESS if status == 200 else messages.ERROR
     messages.add_message(request, level, f"Simulated payment {delivery.session_id}: webhook answered {status}.")
     return redirect("inventory:product_page", store_id=product.store_id, product_id=product.stripe_product_id)
 
 
+@sensitive_variables()
 @require_POST
 def offline_checkout_confirm(request, checkout_id):
     """Offline only: confirm with a test card, deliver Stripe's signed event, show the outcome."""
@@ -64,8 +68,7 @@ def offline_checkout_confirm(request, checkout_id):
     if endpoint is None:
         return checkout_page_render(request, checkout, status=503,
                      error="No webhook endpoint is configured: run `manage.py stripe_endpoint` first.")
-    webhook_url = request.build_absolute_uri(reverse("djstripe:djstripe_webhook_by_uuid",
-                                                     kwargs={"uuid": endpoint.djstripe_uuid}))
+    webhook_url = _webhook_url(endpoint)
     card = form.cleaned_data["card"]
     try:
         _, status = payment_intent_confirm_offline(
@@ -76,3 +79,9 @@ def offline_checkout_confirm(request, checkout_id):
     if status != 200:
         messages.error(request, f"The store's webhook answered {status}; the status below may lag behind.")
     return redirect("payments:checkout_page", checkout_id=checkout.pk)
+
+
+def _webhook_url(endpoint) -> str:
+    # SITE_URL, never the request's Host header: a visitor must not choose where we send events
+    # signed with our secret.
+    return settings.SITE_URL + reverse("djstripe:djstripe_webhook_by_uuid", kwargs={"uuid": endpoint.djstripe_uuid})

@@ -5,9 +5,11 @@ channel layer, Celery tasks run in-process, and Stripe offline (calls are record
 """
 
 import logging
+from datetime import timedelta
 from pathlib import Path
 
 import environ
+from csp.constants import NONE, SELF
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -19,6 +21,9 @@ SECRET_KEY = env("SECRET_KEY", default="dev-only-insecure-key-set-SECRET_KEY-in-
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# How many proxies in front of us append to X-Forwarded-For (0: clients connect directly). Only the
+# entry that many places from the right is trusted as the client address (swagstore/clients.py).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 
 INSTALLED_APPS = [
     "daphne",
@@ -31,6 +36,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "djstripe",
     "ninja",
+    "axes",
+    "csp",
     "inventory",
     "payments",
 ]
@@ -45,9 +52,41 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "payments.middleware.DropWebhookSecretOverride",
+    "payments.middleware.JsonApiSameOrigin",
+    "csp.middleware.CSPMiddleware",
+    # Last, as django-axes requires: it turns a locked-out login into its 429 page.
+    "axes.middleware.AxesMiddleware",
 ]
 
+# --- Login throttling (django-axes): a client address that fails AXES_FAILURE_LIMIT logins in a row
+# is locked out for AXES_COOLOFF_MINUTES. By address, not username, so nobody can lock staff out of
+# the admin from elsewhere; the address is the one our trusted proxies saw (swagstore/clients.py).
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "swagstore.clients.login_client_ip"
+
+# --- Content-Security-Policy (django-csp): our own scripts and styles only, none inline (page data
+# travels in json_script blocks and data- attributes); Stripe.js and its frames on the checkout page.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, "https://js.stripe.com"],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "connect-src": [SELF, "https://api.stripe.com"],  # 'self' includes our own ws:/wss: feeds
+        "frame-src": ["https://js.stripe.com", "https://hooks.stripe.com"],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+
 ROOT_URLCONF = "swagstore.urls"
+DEFAULT_EXCEPTION_REPORTER_FILTER = "swagstore.error_reports.AlwaysSafeExceptionReporterFilter"
 ASGI_APPLICATION = "swagstore.asgi.application"
 WSGI_APPLICATION = None
 
@@ -145,10 +184,15 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 120, "socket_connect_ti
 CELERY_TASK_PUBLISH_RETRY = False
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Remote control's broadcast channels crash the worker ("Unrecoverable error: AttributeError …
+# 'hostname'") when Redis drops and comes back (celery/kombu#582); we never use `celery control`.
+CELERY_WORKER_ENABLE_REMOTE_CONTROL = False
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_QUEUE", default="swagstore")
 
 # --- Stripe. No key means offline: the gateway records the calls it would make. ---
 STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", default="")
+# Without a key the offline gateway (and its test-card pay pages) stands in: demo and tests only.
+STRIPE_OFFLINE_ALLOWED = True
 STRIPE_PUBLISHABLE_KEY = env("STRIPE_PUBLISHABLE_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", default="")
 STRIPE_API_BASE = env("STRIPE_API_BASE", default="")
@@ -160,7 +204,13 @@ DJSTRIPE_FOREIGN_KEY_TO_FIELD = "id"
 # Store every verified event ourselves, without dj-stripe's default Stripe API calls.
 DJSTRIPE_WEBHOOK_EVENT_CALLBACK = "payments.intake.webhooks.store_verified_event"
 CHECKOUT_HOLD_MINUTES = env.int("CHECKOUT_HOLD_MINUTES", default=15)
+# What one client (address) may hold at once: payments/checkout/limits.py, README "Security".
 CHECKOUT_MAX_OPEN_PER_CLIENT = env.int("CHECKOUT_MAX_OPEN_PER_CLIENT", default=3)
+CHECKOUT_MAX_UNITS_PER_PRODUCT = env.int("CHECKOUT_MAX_UNITS_PER_PRODUCT", default=5)
+CHECKOUT_MAX_UNITS_PER_CLIENT = env.int("CHECKOUT_MAX_UNITS_PER_CLIENT", default=10)
+WAITLIST_MAX_JOINS_PER_HOUR = env.int("WAITLIST_MAX_JOINS_PER_HOUR", default=5)
+# Live feeds one client address may hold open per web process (venue Wi-Fi puts many phones behind one).
+WEBSOCKETS_MAX_PER_CLIENT = env.int("WEBSOCKETS_MAX_PER_CLIENT", default=50)
 # Card authorisations lapse after 7 days; the sweeper cancels or captures well before that.
 AUTHORISATION_SWEEP_AFTER_HOURS = env.int("AUTHORISATION_SWEEP_AFTER_HOURS", default=6 * 24)
 # --- Durable work (payments.models.work): batches, retries, the sweeper, Stripe's rate limit. ---

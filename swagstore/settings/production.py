@@ -4,7 +4,11 @@ from .base import *  # noqa: F403
 from .base import env
 
 DEBUG = False
+# Never sell through the offline gateway: no STRIPE_SECRET_KEY fails the checks (payments/checks.py).
+STRIPE_OFFLINE_ALLOWED = False
 SECRET_KEY = env("SECRET_KEY")
+# Behind the platform's router (Daphne --proxy-headers): it appends the address it saw.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=1)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
 SESSION_COOKIE_SECURE = True

@@ -119,6 +119,26 @@ def missing_tool(reason: str):
     pytest.skip(reason)
 
 
+class BrowserBypassingCsp:
+    """Chromium whose new contexts ignore the pages' Content-Security-Policy unless told otherwise.
+
+    Playwright's wait_for_function evaluates its predicate inside the page, which our policy
+    forbids (no 'unsafe-eval'). The tests that use it check behaviour, not the policy;
+    test_content_security_policy.py opts back in with bypass_csp=False."""
+
+    def __init__(self, chromium):
+        self._chromium = chromium
+
+    def new_context(self, **options):
+        return self._chromium.new_context(**{"bypass_csp": True, **options})
+
+    def new_page(self, **options):
+        return self._chromium.new_page(**{"bypass_csp": True, **options})
+
+    def __getattr__(self, name):
+        return getattr(self._chromium, name)
+
+
 @pytest.fixture(scope="module")
 def browser():
     """Chromium for one test module. Playwright's sync API keeps an event loop running in this
@@ -137,7 +157,7 @@ def browser():
         try:
             chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             try:
-                yield chromium
+                yield BrowserBypassingCsp(chromium)
             finally:
                 chromium.close()
         finally:

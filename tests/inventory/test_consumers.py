@@ -237,3 +237,55 @@ def test_the_feed_is_read_only(booth):
     assert async_to_sync(scenario)()
     mug.refresh_from_db()
     assert mug.inventory == 5
+
+
+# --- Issue 9, finding 11: unknown paths, junk frames and one client's many sockets ----------------------
+
+def test_an_unknown_path_is_refused_at_the_handshake():
+    async def scenario():
+        for path in ["/ws/nope/", "/ws/stock/", "/anything"]:
+            connected, _ = await WebsocketCommunicator(application, path, headers=BROWSER_HEADERS).connect(TIMEOUT)
+            assert not connected, path
+
+    async_to_sync(scenario)()
+
+
+def test_a_junk_frame_is_ignored_quietly(caplog):
+    product = factories.product(inventory=2, link=False)
+
+    async def scenario():
+        page = feed(product.store_id, product.stripe_product_id)
+        assert (await page.connect(TIMEOUT))[0]
+        await page.receive_json_from(TIMEOUT)  # the snapshot
+        await page.send_to(text_data="not json {")
+        await page.send_to(bytes_data=b"\x00\xff")
+        assert await page.receive_nothing(0.3)
+        assert not page.future.done()  # still open, no 1011
+        await page.disconnect()
+
+    async_to_sync(scenario)()
+    assert not [r for r in caplog.records if r.exc_info or r.levelname in ("ERROR", "CRITICAL")]
+
+
+def test_one_client_may_hold_only_so_many_sockets(settings):
+    settings.WEBSOCKETS_MAX_PER_CLIENT = 2
+    product = factories.product(inventory=2, link=False)
+
+    def from_one_client() -> WebsocketCommunicator:
+        page = feed(product.store_id, product.stripe_product_id)
+        page.scope["client"] = ("198.51.100.23", 50000)
+        return page
+
+    async def scenario():
+        pages = [from_one_client() for _ in range(3)]
+        assert [(await page.connect(TIMEOUT))[0] for page in pages] == [True, True, False]
+        someone_else = feed(product.store_id, product.stripe_product_id)
+        assert (await someone_else.connect(TIMEOUT))[0]
+        await someone_else.disconnect()
+        await pages[0].disconnect()
+        again = from_one_client()
+        assert (await again.connect(TIMEOUT))[0]  # a closed socket frees its place
+        for page in (pages[1], again):
+            await page.disconnect()
+
+    async_to_sync(scenario)()

@@ -16,9 +16,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def test_restock_mails_each_waiting_address_once():
     product = factories.product(inventory=0, link=False, name="Zip hoodie")
-    waitlist_join(product=product, email="Ada@Example.com")
-    waitlist_join(product=product, email="ada@example.com ")  # the same person again
-    waitlist_join(product=product, email="bob@example.com")
+    waitlist_join(product=product, email="Ada@Example.com", client_ref="ada")
+    waitlist_join(product=product, email="ada@example.com ", client_ref="ada")  # the same person again
+    waitlist_join(product=product, email="bob@example.com", client_ref="bob")
     assert WaitlistEntry.objects.filter(product=product).count() == 2
 
     stock_increase(product=product, quantity=3, source="restock-1")
@@ -32,11 +32,11 @@ def test_restock_mails_each_waiting_address_once():
 
 def test_nothing_is_sent_while_still_sold_out():
     product = factories.product(inventory=0, link=False)
-    waitlist_join(product=product, email="ada@example.com")
+    waitlist_join(product=product, email="ada@example.com", client_ref="ada")
     stock_increase(product=product, quantity=1, source="restock")
     stock_decrease(product=product, quantity=1, source="sale")
     mail.outbox.clear()
-    waitlist_join(product=product, email="cy@example.com")
+    waitlist_join(product=product, email="cy@example.com", client_ref="cy")
     product.refresh_from_db()
     from inventory.waitlist import waitlist_notify
 
@@ -49,7 +49,7 @@ def test_two_concurrent_notifiers_send_each_mail_once():
 
     product = factories.product(inventory=0, link=False)
     for n in range(10):
-        waitlist_join(product=product, email=f"fan{n}@example.com")
+        waitlist_join(product=product, email=f"fan{n}@example.com", client_ref=f"fan{n}")
     # The restock notifies once by itself; then forget that and let two notifiers race for the list.
     stock_increase(product=product, quantity=5, source="restock")
     sent_by_signal = len(mail.outbox)

@@ -2,6 +2,7 @@
 
 import secrets
 import threading
+import uuid
 
 from inventory.models import Product
 from django.utils import timezone
@@ -90,7 +91,9 @@ def run_in_threads(target, args_list: list[tuple]) -> list:
 
 
 def checkout_for(product: Product, quantity: int = 1) -> Checkout:
-    return checkout_start(lines=[CheckoutRequestLine(product.pk, quantity)], email="buyer@example.com")
+    # Each call is another buyer (address), as in a crowd at the booth.
+    return checkout_start(lines=[CheckoutRequestLine(product.pk, quantity)], email="buyer@example.com",
+                          client_ref=f"buyer-{uuid.uuid4().hex[:12]}")
 
 
 def authorise(standin, checkout: Checkout, card: str = "pm_card_visa") -> dict:

@@ -17,6 +17,7 @@ from django.test import Client
 from djstripe.models import Event
 
 from inventory.models import Product, Reservation, StockMovement, WaitlistEntry
+from inventory.services import stock_decrease
 from payments.checkout.services import CheckoutRequestLine, checkout_release, checkout_start
 from payments.models import Checkout, StripeCall
 from payments.checkout.routing import websocket_urlpatterns
@@ -41,7 +42,9 @@ def tote():
 
 
 def start(product: Product, quantity: int = 1) -> Checkout:
-    return checkout_start(lines=[CheckoutRequestLine(product.pk, quantity)], email="buyer@example.com")
+    # Each call is another buyer (address), as in a crowd at the booth.
+    return checkout_start(lines=[CheckoutRequestLine(product.pk, quantity)], email="buyer@example.com",
+                          client_ref=f"buyer-{uuid.uuid4().hex[:12]}")
 
 
 # --- What the page shows ------------------------------------------------------------------------------
@@ -83,6 +86,13 @@ def test_page_404_for_an_unknown_checkout(client):
 
 
 # --- The offline test card, end to end through the signed webhook --------------------------------------
+
+@pytest.fixture
+def live_server(live_server, settings):
+    # The offline confirm posts to SITE_URL (never to the Host a visitor sent): here, this server.
+    settings.SITE_URL = live_server.url
+    return live_server
+
 
 def pay_offline(live_server, checkout: Checkout, card: str) -> requests.Response:
     """What a buyer's browser does: open the page, submit the test-card form (with its CSRF token)."""
@@ -178,7 +188,7 @@ def test_start_form_holds_the_units_and_goes_to_the_checkout(client, tote):
     assert Product.objects.get(pk=tote.pk).available == 1
 
 
-def test_start_form_409_says_what_is_left_offers_other_stores_and_the_waitlist(client, tote):
+def test_start_form_409_says_what_is_left_and_offers_other_stores(client, tote):
     other = factories.product(store_obj=factories.store(name="Hall B"), name="Tote bag", inventory=4, link=False,
                               stripe_product_id=tote.stripe_product_id)
     response = client.post("/checkout/start/", {"store": tote.store_id, "product": tote.stripe_product_id,
@@ -187,12 +197,21 @@ def test_start_form_409_says_what_is_left_offers_other_stores_and_the_waitlist(c
     html = response.content.decode()
     assert "Only 3 left of Tote bag in Hall A (you asked for 5). Nothing was reserved." in html
     assert f'href="/s/{other.store_id}/p/{other.stripe_product_id}/">Hall B</a>: 4 available' in html
-    assert 'action="/checkout/waitlist/"' in html and 'value="fan@example.com"' in html
+    assert 'action="/checkout/waitlist/"' not in html  # 3 left: the waitlist is for sold-out products only
     assert not Checkout.objects.exists() and not Reservation.objects.exists()
+
+
+def test_start_form_409_on_a_sold_out_product_offers_the_waitlist(client, tote):
+    stock_decrease(product=tote, quantity=3, source="test-sold-out")
+    response = client.post("/checkout/start/", {"store": tote.store_id, "product": tote.stripe_product_id,
+                                                "quantity": "1", "email": "fan@example.com"})
+    assert response.status_code == 409
+    html = response.content.decode()
+    assert 'action="/checkout/waitlist/"' in html and 'value="fan@example.com"' in html
     # and joining the waitlist from there
     joined = client.post("/checkout/waitlist/", {"store": tote.store_id, "product": tote.stripe_product_id,
                                                  "email": "fan@example.com"})
-    assert joined.status_code == 200 and "we will e-mail fan@example.com" in joined.content.decode()
+    assert joined.status_code == 200 and "We will e-mail fan@example.com" in joined.content.decode()
     assert WaitlistEntry.objects.get().product_id == tote.pk
 
 

@@ -11,6 +11,7 @@ from kombu.exceptions import OperationalError
 from inventory.models import Product
 from payments import tasks
 from payments.models import IntakeEvent, Order
+from payments.worker_poll import _sweep_once
 from tests.payments.helpers import purchase, stocked_product
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -81,3 +82,16 @@ def test_a_redelivery_rings_again_for_work_still_pending(stripe_standin, webhook
 
     assert Order.objects.get(checkout_session_id=event["data"]["object"]["id"]).status == Order.Status.FULFILLED
     assert IntakeEvent.objects.filter(event_id=event["id"]).count() == 1
+
+
+def test_the_workers_own_postgres_sweeper_needs_no_broker(stripe_standin, webhook, client, broker_down):
+    # given: a purchase stored while no bell could ring, and the broker still down
+    product = stocked_product(stripe_standin, 1)
+    event = purchase(stripe_standin, product)
+    assert webhook.post(client, event).status_code == 200
+    IntakeEvent.objects.update(received_at=timezone.now() - timedelta(seconds=10))
+    # when: the sweeper thread's round (it reads PostgreSQL only)
+    _sweep_once()
+    # then
+    assert Order.objects.get(checkout_session_id=event["data"]["object"]["id"]).status == Order.Status.FULFILLED
+    assert Product.objects.get(pk=product.pk).inventory == 0

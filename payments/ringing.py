@@ -1,4 +1,6 @@
-"""One bell in flight per kind: a burst of 500 webhooks a second must not queue 500 drains.
+"""Publishing bells to the broker, guarded, and one bell in flight per kind.
+
+A burst of 500 webhooks a second must not queue 500 drains.
 
 A drain keeps claiming until nothing is left, so work recorded while a bell waits in the queue (or
 while its drain runs) is picked up by that drain. A bell marks itself in Redis (SET NX, with a
@@ -12,6 +14,7 @@ from functools import lru_cache
 
 import redis
 from django.conf import settings
+from kombu.exceptions import OperationalError as BrokerError
 
 log = logging.getLogger(__name__)
 BELL_TTL_MS = 2000
@@ -51,3 +54,12 @@ def _client() -> "redis.Redis | None":
 @lru_cache(maxsize=2)
 def _connect(url: str) -> "redis.Redis":
     return redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1)
+
+
+def ring(task, *, countdown: float = 0) -> None:
+    """Publish a bell. The work is committed in PostgreSQL already, so a broker outage only delays
+    it until a sweeper runs: it must never fail the request or task that recorded the work."""
+    try:
+        task.apply_async(countdown=countdown or None)
+    except (BrokerError, redis.RedisError, OSError) as exc:
+        log.warning("could not ring %s (%s): the sweeper will pick the work up", task.name, exc)

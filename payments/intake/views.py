@@ -1,0 +1,37 @@
+"""The Stripe webhook endpoint: dj-stripe's view, behind our own checks of the delivery.
+
+Mounted at dj-stripe's own path (swagstore/urls.py, ahead of djstripe.urls), so the URL Stripe
+knows stays the same. A delivery that is unsigned, wrongly signed, signed too long ago or too far
+ahead, or not an Event is refused with 400 and never stored; the rest goes on to dj-stripe
+(which verifies again and stores the trigger) and our callback (payments/intake/webhooks.py).
+"""
+
+import logging
+
+from django.http import HttpResponseBadRequest
+from django.shortcuts import get_object_or_404
+from djstripe.models import WebhookEndpoint
+from djstripe.views import ProcessWebhookView
+
+from .deliveries import delivery_refusal
+
+log = logging.getLogger(__name__)
+
+
+class StripeWebhookView(ProcessWebhookView):
+    def post(self, request, uuid):
+        signature = request.headers.get("Stripe-Signature")
+        if not signature:
+            return _refuse("The Stripe-Signature header is missing.")
+        endpoint = get_object_or_404(WebhookEndpoint, djstripe_uuid=uuid)
+        refusal = delivery_refusal(body=request.body, signature=signature, secret=endpoint.secret,
+                                   tolerance=endpoint.djstripe_tolerance)
+        if refusal:
+            return _refuse(refusal)
+        return super().post(request, uuid)
+
+
+def _refuse(reason: str) -> HttpResponseBadRequest:
+    # One line, no body or traceback: anyone can post here, and each refusal should cost us little.
+    log.warning("webhook delivery refused: %s", reason)
+    return HttpResponseBadRequest(reason, content_type="text/plain; charset=utf-8")
