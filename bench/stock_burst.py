@@ -112,7 +112,7 @@ def checkout_burst(buyers: int, units: int, threads: int):
 
     results, elapsed = timed(start, range(buyers), threads)
     held = [r for r, _ in results].count("held")
-    product.refresh_from_db()
+    product = Product.objects.with_availability().get(pk=product.pk)
     ok = held == units and product.available == 0
     return product, results, elapsed, ok, f"{held} held, {buyers - held} refused with 409"
 

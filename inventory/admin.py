@@ -7,7 +7,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.db import models
-from django.db.models import Count, F, Q
+from django.db.models import Count
 from django.urls import reverse
 from django.utils.html import format_html
 
@@ -71,13 +71,8 @@ class StockLevelFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         # By what buyers can get (stock less units held by checkouts), as the pages show it.
-        if self.value() == "sold_out":
-            return queryset.filter(available_units__lte=0)
-        if self.value() == "low":
-            return queryset.filter(Q(available_units__gt=0) & Q(available_units__lte=F("low_stock_threshold")))
-        if self.value() == "in_stock":
-            return queryset.filter(available_units__gt=F("low_stock_threshold"))
-        return queryset
+        levels = {"sold_out": queryset.sold_out, "low": queryset.low_stock, "in_stock": queryset.in_stock}
+        return levels[self.value()]() if self.value() in levels else queryset
 
 
 class StockMovementInline(ReadOnlyAdminMixin, admin.TabularInline):
@@ -129,7 +124,7 @@ class ProductAdmin(admin.ModelAdmin):
     )
 
     def get_queryset(self, request):
-        return selectors.with_availability(super().get_queryset(request))
+        return super().get_queryset(request).with_availability()
 
     def formfield_for_dbfield(self, db_field, request, **kwargs):
         if db_field.name == "inventory":

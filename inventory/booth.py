@@ -14,6 +14,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from . import selectors
+from .routing import stock_feed_path
 
 BOOTH_WINDOW_MINUTES = 15
 
@@ -31,8 +32,8 @@ def _store_or_404(store_id: str):
 def booth_screen(request, store_id: str):
     store = _store_or_404(store_id)
     board = selectors.booth_board(store=store, window_minutes=BOOTH_WINDOW_MINUTES)
-    return render(request, "inventory/booth.html",
-                  {"store": store, "board": board, "window_minutes": BOOTH_WINDOW_MINUTES})
+    return render(request, "inventory/booth.html", {"store": store, "board": board, "window_minutes": BOOTH_WINDOW_MINUTES,
+                                                   "feed_path": stock_feed_path(store.pk)})
 
 
 @require_GET
@@ -66,6 +67,8 @@ def _dashboard_row(row: dict) -> dict:
         "low_stock_threshold": p.low_stock_threshold,
         "low_stock": p.low_stock,
         "sold_out": p.sold_out,
+        "state": p.stock_state,
+        "state_text": p.stock_state_text,
         "sold_today": row["sold_today"],
         "sold_last_hour": row["sold_last_hour"],
         "admin_url": reverse("admin:inventory_product_change", args=[p.pk]),
@@ -85,7 +88,7 @@ def staff_dashboard(request):
         "generated_at": data["generated_at"],
         "today_start": data["today_start"],
         "stores": stores,
-        "feeds": [f"/ws/stock/{store.pk}/" for store in stores],
+        "feeds": [stock_feed_path(store.pk) for store in stores],
     }
     return render(request, "inventory/dashboard.html", context)
 

@@ -1,7 +1,9 @@
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import BooleanField, ExpressionWrapper, F, OuterRef, Q, Subquery, Sum
+from django.db.models.functions import Coalesce, Greatest
+from django.utils import timezone
 
 stripe_style_store_id = RegexValidator(r"^store_[A-Za-z0-9]+$", "Store ids look like store_XYZ789.")
 
@@ -15,6 +17,51 @@ class Store(models.Model):
 
     def __str__(self):
         return f"{self.name} ({self.id})"
+
+
+STOCK_STATE_TEXT = {"sold-out": "Sold out", "low": "Low stock", "ok": "In stock"}
+
+
+class AvailabilityNotLoaded(RuntimeError):
+    """A product's availability was read without loading it: use Product.objects.with_availability().
+
+    Not an AttributeError on purpose: templates would swallow that and show an empty number."""
+
+
+class ProductQuerySet(models.QuerySet):
+    """The one definition of what a buyer can get, and of the stock levels derived from it."""
+
+    def with_availability(self):
+        """Annotate `available_units` (stock less units held by live reservations, never below 0),
+        `is_sold_out` and `is_low_stock` (some left, at most the product's threshold).
+
+        The holds are a correlated subquery, not a join: the queryset stays one row per product, so
+        it composes with other aggregates, filters and row locks, in one query however many rows."""
+        held = (Reservation.objects.live().filter(product=OuterRef("pk")).order_by()
+                .values("product").annotate(units=Sum("quantity")).values("units"))
+        if "available_units" in self.query.annotations:
+            return self
+        return self.annotate(
+            available_units=Greatest(F("inventory") - Coalesce(Subquery(held), 0), 0),
+        ).annotate(
+            is_sold_out=ExpressionWrapper(Q(available_units__lte=0), output_field=BooleanField()),
+            is_low_stock=ExpressionWrapper(Q(available_units__gt=0, available_units__lte=F("low_stock_threshold")),
+                                           output_field=BooleanField()),
+        )
+
+    def sold_out(self):
+        return self.with_availability().filter(is_sold_out=True)
+
+    def low_stock(self):
+        return self.with_availability().filter(is_low_stock=True)
+
+    def in_stock(self):
+        """More available than the low-stock threshold."""
+        return self.with_availability().filter(is_sold_out=False, is_low_stock=False)
+
+    def needing_restock(self):
+        """Low or sold out: what the staff dashboard warns about."""
+        return self.with_availability().filter(Q(is_low_stock=True) | Q(is_sold_out=True))
 
 
 class Product(models.Model):
@@ -43,6 +90,8 @@ class Product(models.Model):
     low_stock_threshold = models.PositiveIntegerField(default=5)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = ProductQuerySet.as_manager()
+
     class Meta:
         ordering = ["store_id", "name"]
         constraints = [
@@ -56,22 +105,40 @@ class Product(models.Model):
     def __str__(self):
         return f"{self.name} @ {self.store_id}"
 
+    # Read from Product.objects.with_availability(); never computed here, so a page listing many
+    # products cannot fall into one query per product.
     @property
     def available(self) -> int:
-        """Stock minus units held by unexpired reservations (annotated by selectors when listed)."""
-        if not hasattr(self, "available_units"):
-            from .locks import units_held
-
-            self.available_units = max(self.inventory - units_held([self.pk])[self.pk], 0)
-        return self.available_units
+        return self._loaded("available_units")
 
     @property
     def sold_out(self) -> bool:
-        return self.available <= 0
+        return self._loaded("is_sold_out")
 
     @property
     def low_stock(self) -> bool:
-        return 0 < self.available <= self.low_stock_threshold
+        return self._loaded("is_low_stock")
+
+    @property
+    def stock_state(self) -> str:
+        """What pages label the product with: sold-out, low or ok (see STOCK_STATE_TEXT)."""
+        return "sold-out" if self.sold_out else "low" if self.low_stock else "ok"
+
+    @property
+    def stock_state_text(self) -> str:
+        return STOCK_STATE_TEXT[self.stock_state]
+
+    def refresh_from_db(self, *args, **kwargs):
+        # A reload refreshes fields, not annotations: drop availability rather than keep a stale number.
+        for name in ("available_units", "is_sold_out", "is_low_stock"):
+            self.__dict__.pop(name, None)
+        super().refresh_from_db(*args, **kwargs)
+
+    def _loaded(self, name: str):
+        try:
+            return self.__dict__[name]
+        except KeyError:
+            raise AvailabilityNotLoaded(f"{self!r} was loaded without Product.objects.with_availability().") from None
 
     @property
     def payable(self) -> bool:
@@ -109,6 +176,19 @@ class StockMovement(models.Model):
         return f"{self.delta:+d} {self.product} ({self.reason}, {self.source})"
 
 
+class ReservationQuerySet(models.QuerySet):
+    def live(self):
+        """Holds still in force: held, and not yet run out. Exact for a product only while it is
+        locked: every new reservation locks its product first."""
+        return self.filter(state=Reservation.State.HELD, expires_at__gt=timezone.now())
+
+    def units_per_product(self, product_ids, *, except_hold: str | None = None) -> dict[int, int]:
+        """Units held per product id (0 where none), in one query; `except_hold` leaves one checkout out."""
+        rows = (self.filter(product_id__in=set(product_ids)).exclude(hold_ref=except_hold or "").order_by()
+                .values("product_id").annotate(units=Sum("quantity")).values_list("product_id", "units"))
+        return {pid: 0 for pid in product_ids} | dict(rows)
+
+
 class Reservation(models.Model):
     """Units held for a checkout until it is paid, released, or its hold runs out."""
 
@@ -125,6 +205,8 @@ class Reservation(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     close_reason = models.CharField(max_length=255, blank=True)
+
+    objects = ReservationQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -1,9 +1,9 @@
 """Reads of stock and catalogue; every page, API and broadcast goes through these."""
 
 import time
+from datetime import timedelta
 
-from django.db.models import F, Q, QuerySet, Sum
-from django.db.models.functions import Coalesce, Greatest
+from django.db.models import OuterRef, QuerySet, Subquery, Sum
 from django.utils import timezone
 
 from .models import Product, StockMovement, Store
@@ -19,28 +19,21 @@ def store_get(*, store_id: str) -> Store:
     return Store.objects.get(pk=store_id)
 
 
-def with_availability(products: QuerySet[Product]) -> QuerySet[Product]:
-    """Annotate `available_units`: stock minus units held by unexpired reservations."""
-    live = Q(reservations__state="held", reservations__expires_at__gt=timezone.now())
-    held = Coalesce(Sum("reservations__quantity", filter=live), 0)
-    return products.annotate(available_units=Greatest(F("inventory") - held, 0))
-
-
 def product_list_for_store(*, store: Store) -> QuerySet[Product]:
-    return with_availability(Product.objects.filter(store=store)).order_by("name")
+    return Product.objects.with_availability().filter(store=store).order_by("name")
 
 
 def product_get(*, store_id: str, stripe_product_id: str) -> Product:
-    return with_availability(Product.objects.select_related("store")).get(
+    return Product.objects.with_availability().select_related("store").get(
         store_id=store_id, stripe_product_id=stripe_product_id)
 
 
 def product_by_id(*, product_id: int) -> Product:
-    return with_availability(Product.objects.select_related("store")).get(pk=product_id)
+    return Product.objects.with_availability().select_related("store").get(pk=product_id)
 
 
 def products_by_ids(*, product_ids: list[int]) -> list[Product]:
-    return list(with_availability(Product.objects.select_related("store")).filter(pk__in=product_ids))
+    return list(Product.objects.with_availability().select_related("store").filter(pk__in=product_ids))
 
 
 def product_last_movement_id(*, product_id: int) -> int:
@@ -64,12 +57,17 @@ def product_for_price(*, price_id: str, store_id: str | None = None) -> Product 
     return found[0] if len(found) == 1 else None
 
 
+SNAPSHOT_FIELDS = ("store_id", "stripe_product_id", "name", "inventory", "low_stock_threshold",
+                   "payment_link_active", "payment_link_url")
+
+
 def stock_snapshot(*, product_id: int) -> dict:
     """What a page needs to show one product's stock, as broadcast to its watchers."""
-    p = with_availability(Product.objects.only(
-        "store_id", "stripe_product_id", "name", "inventory", "low_stock_threshold", "payment_link_active",
-        "payment_link_url",
-    )).get(pk=product_id)
+    return _snapshot(Product.objects.with_availability().only(*SNAPSHOT_FIELDS).get(pk=product_id))
+
+
+def _snapshot(p: Product) -> dict:
+    # Every flag is derived here, once: pages and scripts show them and never re-derive them.
     return {
         "store": p.store_id,
         "product": p.stripe_product_id,
@@ -80,36 +78,38 @@ def stock_snapshot(*, product_id: int) -> dict:
         "available": p.available,
         "sold_out": p.sold_out,
         "low_stock": p.low_stock,
+        "state": p.stock_state,
+        "state_text": p.stock_state_text,
         "link_active": p.payment_link_active,
         "payable": p.payable,
     }
 
 
 def stock_drift() -> list[dict]:
-    """Products whose stock differs from the sum of their ledger or from its last balance."""
+    """Products whose stock differs from the sum of their ledger or from its last balance (one query)."""
+    last = StockMovement.objects.filter(product=OuterRef("pk")).order_by("-id").values("balance_after")[:1]
+    ledger_total = (StockMovement.objects.filter(product=OuterRef("pk")).order_by().values("product")
+                    .annotate(total=Sum("delta")).values("total"))
+    products = Product.objects.select_related("store").annotate(
+        ledger_total=Subquery(ledger_total), last_balance=Subquery(last))
     drifted = []
-    products = Product.objects.annotate(ledger_total=Sum("movements__delta")).select_related("store")
     for p in products:
-        last = StockMovement.objects.filter(product=p).order_by("-id").values_list("balance_after", flat=True).first()
         total = p.ledger_total or 0
-        if total != p.inventory or (last is not None and last != p.inventory):
-            drifted.append({"product": p, "inventory": p.inventory, "ledger_total": total, "last_balance": last})
+        if total != p.inventory or (p.last_balance is not None and p.last_balance != p.inventory):
+            drifted.append({"product": p, "inventory": p.inventory, "ledger_total": total,
+                            "last_balance": p.last_balance})
     return drifted
-
-
-def products_low_stock() -> QuerySet[Product]:
-    return Product.objects.filter(Q(inventory__gt=0) & Q(inventory__lte=F("low_stock_threshold")))
 
 
 def stock_snapshots_for_page(*, store_id: str, stripe_product_id: str | None = None) -> list[dict] | None:
     """Snapshots for one product page or a whole store page; None when there is no such page."""
-    products = Product.objects.filter(store_id=store_id)
+    products = Product.objects.with_availability().only(*SNAPSHOT_FIELDS).filter(store_id=store_id)
     if stripe_product_id:
         products = products.filter(stripe_product_id=stripe_product_id)
-    ids = list(products.order_by("name").values_list("pk", flat=True))
-    if not ids and (stripe_product_id or not Store.objects.filter(pk=store_id).exists()):
+    snapshots = [_snapshot(p) for p in products.order_by("name")]
+    if not snapshots and (stripe_product_id or not Store.objects.filter(pk=store_id).exists()):
         return None
-    return [stock_snapshot(product_id=pk) for pk in ids]
+    return snapshots
 
 
 def product_ids_with_movement(*, source: str) -> list[int]:
@@ -119,21 +119,19 @@ def product_ids_with_movement(*, source: str) -> list[int]:
 
 def product_alternatives(*, stripe_product_id: str, exclude_store_id: str) -> list[Product]:
     """The same Stripe product in other stores, where some of it is still available."""
-    products = with_availability(Product.objects.select_related("store").filter(stripe_product_id=stripe_product_id)
-                                 .exclude(store_id=exclude_store_id))
-    return list(products.filter(available_units__gt=0).order_by("store__name", "store_id"))
+    products = (Product.objects.with_availability().select_related("store")
+                .filter(stripe_product_id=stripe_product_id, is_sold_out=False).exclude(store_id=exclude_store_id))
+    return list(products.order_by("store__name", "store_id"))
 
 
 def products_in_store(*, store_id: str, stripe_product_ids: list[str]) -> dict[str, Product]:
     """A store's products by Stripe product id (with availability); ids it does not stock are absent."""
-    products = with_availability(Product.objects.select_related("store")).filter(
+    products = Product.objects.with_availability().select_related("store").filter(
         store_id=store_id, stripe_product_id__in=set(stripe_product_ids))
     return {p.stripe_product_id: p for p in products}
 
 
 # --- Sales figures: the booth screen and the staff dashboard ---------------------------------------
-
-from datetime import timedelta  # noqa: E402
 
 
 def units_sold_since(*, since, store_id: str | None = None) -> dict[int, int]:
@@ -160,9 +158,8 @@ def sales_dashboard(*, now=None) -> dict:
     today_start = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
     today = units_sold_since(since=today_start)
     last_hour = units_sold_since(since=now - timedelta(hours=1))
-    products = list(with_availability(Product.objects.select_related("store")).order_by("store__name", "name"))
+    products = Product.objects.with_availability().select_related("store")
     rows = [{"product": p, "sold_today": today.get(p.pk, 0), "sold_last_hour": last_hour.get(p.pk, 0)}
-            for p in products]
-    low = sorted((p for p in products if p.available <= p.low_stock_threshold),
-                 key=lambda p: (p.available, p.store.name, p.name))
+            for p in products.order_by("store__name", "name")]
+    low = list(products.needing_restock().order_by("available_units", "store__name", "name"))
     return {"rows": rows, "low_stock": low, "generated_at": now, "today_start": today_start}

@@ -7,6 +7,7 @@ from django.views.decorators.http import require_safe
 
 from . import selectors
 from .qr import qr_svg, qr_svg_document
+from .routing import stock_feed_path
 
 
 def _store_or_404(store_id: str):
@@ -32,7 +33,8 @@ def store_index(request):
 def store_page(request, store_id: str):
     store = _store_or_404(store_id)
     products = selectors.product_list_for_store(store=store)
-    return render(request, "inventory/store_page.html", {"store": store, "products": products})
+    return render(request, "inventory/store_page.html", {"store": store, "products": products,
+                                                         "feed_path": stock_feed_path(store.pk)})
 
 
 @require_safe
@@ -41,6 +43,7 @@ def product_page(request, store_id: str, product_id: str):
     payable = product.payable
     context = {"store": product.store, "product": product, "payable": payable,
                "hold_minutes": settings.CHECKOUT_HOLD_MINUTES,
+               "feed_path": stock_feed_path(product.store_id, product.stripe_product_id),
                "qr": qr_svg(product.payment_link_url) if product.payment_link_url else ""}
     return render(request, "inventory/product_page.html", context)
 
@@ -58,4 +61,5 @@ def store_qr_sheet(request, store_id: str):
     store = _store_or_404(store_id)
     products = [(p, qr_svg(p.payment_link_url, scale=5) if p.payment_link_url else "")
                 for p in selectors.product_list_for_store(store=store)]
-    return render(request, "inventory/qr_sheet.html", {"store": store, "products": products})
+    return render(request, "inventory/qr_sheet.html", {"store": store, "products": products,
+                                                       "feed_path": stock_feed_path(store.pk)})

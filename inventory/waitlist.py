@@ -31,7 +31,7 @@ def waitlist_join(*, product: Product, email: str, client_ref: str) -> WaitlistE
     Raises WaitlistRefused while the product is available, WaitlistBusy past the client's hourly
     allowance. Locks: the client (advisory), so simultaneous joins count each other.
     """
-    if not product.sold_out:
+    if not Product.objects.sold_out().filter(pk=product.pk).exists():  # as of now, not as the caller read it
         raise WaitlistRefused(f"{product.name} is in stock in {product.store.name}: buy it now instead.")
     with transaction.atomic():
         client_lock(client_ref=client_ref, purpose="waitlist")
@@ -48,24 +48,47 @@ def _check_joins_per_hour(client_ref: str) -> None:
         raise WaitlistBusy(f"One visitor may add at most {cap} waitlist addresses an hour: please try later.")
 
 
+class WaitlistMailFailed(OSError):
+    """Some mails could not be sent; their entries stay waiting, so a retry of the task sends them.
+    An OSError, like the mail server's own errors, so the task's autoretry covers it."""
+
+
 def waitlist_notify(*, product_id: int) -> int:
     """E-mail each waiting address once; returns how many were sent.
 
-    Each entry is claimed by a conditional UPDATE (notified_at IS NULL) before its e-mail goes out,
-    so two concurrent runs never send the same address twice.
+    Each entry is marked notified only after its mail went out, so a mail server hiccup leaves it
+    waiting for the task's retry. Locks: each entry row while its mail is sent (FOR UPDATE SKIP
+    LOCKED), so a concurrent run skips it instead of sending it a second time. Raises
+    WaitlistMailFailed, after trying every address, when any send failed.
     """
-    product = Product.objects.select_related("store").get(pk=product_id)
+    product = Product.objects.with_availability().select_related("store").get(pk=product_id)
     if product.available <= 0:
         return 0
-    sent = 0
-    for entry_id, email in WaitlistEntry.objects.filter(product_id=product_id, notified_at__isnull=True).values_list(
-            "pk", "email"):
-        claimed = WaitlistEntry.objects.filter(pk=entry_id, notified_at__isnull=True).update(notified_at=timezone.now())
-        if claimed:
-            send_mail(f"{product.name} is back", f"{product.name} is back in stock at {product.store.name}: "
-                      f"{product.available} available now. First come, first served.", None, [email])
-            sent += 1
+    sent, failed = 0, []
+    for entry_id in WaitlistEntry.objects.filter(product_id=product_id, notified_at__isnull=True).values_list(
+            "pk", flat=True):
+        try:
+            sent += _mail_entry(entry_id, product)
+        except OSError as exc:  # smtplib's errors are OSErrors; the entry stays waiting
+            failed.append(exc)
+    if failed:
+        raise WaitlistMailFailed(f"{len(failed)} waitlist mail(s) for {product} not sent: {failed[0]}") from failed[0]
     return sent
+
+
+def _mail_entry(entry_id: int, product: Product) -> int:
+    """Send one entry its mail and mark it, in one transaction: 1 if sent now, 0 if another run has
+    it or already sent it. A failed send rolls the mark back."""
+    with transaction.atomic():
+        entry = (WaitlistEntry.objects.select_for_update(skip_locked=True)
+                 .filter(pk=entry_id, notified_at__isnull=True).first())
+        if entry is None:
+            return 0
+        send_mail(f"{product.name} is back", f"{product.name} is back in stock at {product.store.name}: "
+                  f"{product.available} available now. First come, first served.", None, [entry.email])
+        entry.notified_at = timezone.now()
+        entry.save(update_fields=["notified_at"])
+        return 1
 
 
 def waitlist_has_waiting(*, product_id: int) -> bool:

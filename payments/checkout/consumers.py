@@ -12,16 +12,24 @@ CLOSE_NO_SUCH_CHECKOUT = 4404
 
 
 class CheckoutConsumer(ReadOnlyFeedConsumer):
-    """Joins checkout.<id>; sends the current status on (re)connect, then relays checkout.updated."""
+    """Joins checkout.<id>; sends the current status on (re)connect, then relays checkout.updated.
+
+    Behaves like inventory's StockConsumer: join, then read, then accept (and close with 4404 when
+    there is no such checkout)."""
 
     async def connect(self):
-        snapshot = await self._snapshot(self.scope["url_route"]["kwargs"]["checkout_id"])
+        checkout_id = _checkout_id(self.scope["url_route"]["kwargs"]["checkout_id"])
+        # Join before reading: a change committed in between then reaches us as a message.
+        if checkout_id is not None:
+            self.group = checkout_group(checkout_id)
+            await self.channel_layer.group_add(self.group, self.channel_name)
+        snapshot = await self._snapshot(checkout_id) if checkout_id is not None else None
+        # Accept, then close: a refused handshake looks like a network failure to a browser, which
+        # would keep retrying; 4404 tells the page to stop.
+        await self.accept()
         if snapshot is None:
             await self.close(code=CLOSE_NO_SUCH_CHECKOUT)
             return
-        self.group = checkout_group(snapshot["checkout"])
-        await self.channel_layer.group_add(self.group, self.channel_name)
-        await self.accept()
         # Current status on every (re)connect, so a page never keeps a status it missed while away.
         await self.send_json(snapshot)
 
@@ -33,8 +41,12 @@ class CheckoutConsumer(ReadOnlyFeedConsumer):
         await self.send_json(event)
 
     @database_sync_to_async
-    def _snapshot(self, checkout_id: str) -> dict | None:
-        try:
-            return checkout_snapshot(uuid.UUID(checkout_id))
-        except ValueError:
-            return None
+    def _snapshot(self, checkout_id: uuid.UUID) -> dict | None:
+        return checkout_snapshot(checkout_id)
+
+
+def _checkout_id(raw: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(raw)
+    except ValueError:
+        return None

@@ -23,6 +23,7 @@ from ..models import Checkout
 from ..offline.forms import OfflineCardForm
 from .api_schemas import MAX_QUANTITY, gateway_error_text, short_of_stock_text, waitlist_joined_text
 from .limits import TooManyOpenCheckouts
+from .routing import checkout_feed_path
 from .services import CheckoutRefused, CheckoutRequestLine, checkout_start
 
 # What the buyer is told for each status (checkout.js gets the same words through json_script).
@@ -82,7 +83,7 @@ def checkout_page_render(request, checkout: Checkout, *, card_form=None, error: 
         "offline": offline,
         "card_form": card_form or OfflineCardForm(),
         "stripe_publishable_key": "" if offline else settings.STRIPE_PUBLISHABLE_KEY,
-        "feed_path": f"/ws/checkout/{checkout.pk}/",
+        "feed_path": checkout_feed_path(checkout.pk),
         "error": error,
     }
     return render(request, "payments/checkout.html", context, status=status)

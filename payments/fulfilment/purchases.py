@@ -132,7 +132,8 @@ def _settlement_job(p: _Purchase, captured: bool | None) -> StripeJob | None:
 
 def _capture_hints(links: dict, purchases: list[_Purchase]) -> dict[str, bool | None]:
     """Whether each session's money is already captured: from its Payment Link's capture method as
-    Stripe last told us, else from the session (`unpaid` = only authorised); None = ask Stripe."""
+    Stripe last told us, else from the session's payment_status (`paid`: the funds are in the
+    account; `unpaid`: only authorised, as with manual capture); None = ask Stripe first."""
     pushed = dict(LinkSync.objects.filter(product_id__in=[p.pk for p in links.values()]).values_list(
         "product_id", "pushed"))
     hints = {}
@@ -142,7 +143,7 @@ def _capture_hints(links: dict, purchases: list[_Purchase]) -> dict[str, bool | 
         if method in ("automatic", "automatic_async", "manual"):
             hints[p.session["id"]] = method != "manual"
         else:
-            hints[p.session["id"]] = False if p.session.get("payment_status") == "unpaid" else None
+            hints[p.session["id"]] = {"paid": True, "unpaid": False}.get(p.session.get("payment_status"))
     return hints
 
 

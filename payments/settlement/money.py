@@ -65,10 +65,19 @@ def _refund(job: StripeJob, ref: str) -> None:
                                        metadata={**_refund_metadata(job), "reason": "sold_out"})
     except GatewayRejected as exc:
         if exc.code != "charge_already_refunded":
-            raise
+            return _refund_refused(job, exc)
         refund = {"id": "already-refunded"}
     payment_given_back(job=job, cancelled=False, refund_id=refund["id"],
                        note=f"Refunded {refund['id']} ({gateway.mode}).")
+
+
+def _refund_refused(job: StripeJob, exc: GatewayRejected) -> None:
+    """The event said captured, but Stripe cannot refund: if the intent is only authorised after
+    all, cancel it instead (a job that retries, so the cancel's own failures are handled there)."""
+    if get_gateway().payment_intent_retrieve(job.payment_intent_id)["status"] != "requires_capture":
+        raise exc
+    job.captured = False
+    payment_give_back(job=job)
 
 
 def job_ref(job: StripeJob) -> str:

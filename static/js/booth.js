@@ -2,13 +2,13 @@
  * Sales figures that a stock message cannot carry: units sold in a time window.
  *
  * Booth screen (<section data-booth data-sales-url="…/booth.json">): live-stock.js keeps the stock
- * live; each stock message it renders rewrites a tile's data-available, and on that this script
- * re-reads the sales from the JSON view (debounced), and again every minute as the window slides.
+ * live and fires "swagstore:stock-shown" on each tile it renders; on that this script re-reads the
+ * sales from the JSON view (debounced), and again every minute as the window slides.
  * A decrease is not always a sale (a checkout's hold, a staff count), so the count is never guessed.
  *
  * Staff dashboard (<div data-dashboard data-dashboard-url="…/dashboard.json">, feeds listed in
- * #dashboard-feeds): one socket per store feed; a stock message updates its product's row at
- * once, then the figures (sold today / last hour, low-stock warnings) are re-read, debounced.
+ * #dashboard-feeds, from the server): one live feed (static/js/live-feed.js) per store; a stock
+ * message updates its product's row at once, then the figures (sold today / last hour, low-stock warnings) are re-read, debounced.
  *
  * Without JavaScript both pages show the figures as of render.
  */
@@ -17,9 +17,6 @@
 
   var REFRESH_DEBOUNCE_MS = 250;
   var WINDOW_SLIDE_MS = 60000;
-  var BACKOFF_FIRST_MS = 500;
-  var BACKOFF_CAP_MS = 10000;
-  var CLOSE_NO_SUCH_PAGE = 4404;
 
   function debounce(fn, ms) {
     var timer = null;
@@ -64,9 +61,7 @@
     }
 
     var refresh = debounce(function () { getJSON(url, apply); }, REFRESH_DEBOUNCE_MS);
-    new MutationObserver(refresh).observe(booth, {
-      subtree: true, attributes: true, attributeFilter: ["data-available", "data-sold-out"],
-    });
+    booth.addEventListener("swagstore:stock-shown", refresh);
     setInterval(refresh, WINDOW_SLIDE_MS);
 
     var fullscreen = document.querySelector("[data-fullscreen]");
@@ -80,13 +75,6 @@
 
   /* ---- staff dashboard ---- */
 
-  function stateOf(row) {
-    if (row.sold_out) {
-      return ["sold-out", "Sold out"];
-    }
-    return row.low_stock ? ["low", "Low stock"] : ["ok", "In stock"];
-  }
-
   function setCell(tr, name, value) {
     var cell = tr.querySelector('[data-cell="' + name + '"]');
     if (cell && value !== undefined && value !== null) {
@@ -94,14 +82,18 @@
     }
   }
 
-  function renderRow(tr, row) {
-    var state = stateOf(row);
+  // Stock figures and the state (sold-out / low / ok, with its text) come derived from the server.
+  function renderStock(tr, row) {
     setCell(tr, "inventory", row.inventory);
     setCell(tr, "available", row.available);
+    setCell(tr, "state", row.state_text);
+    tr.setAttribute("data-state", row.state);
+  }
+
+  function renderRow(tr, row) {
+    renderStock(tr, row);
     setCell(tr, "sold_today", row.sold_today);
     setCell(tr, "sold_last_hour", row.sold_last_hour);
-    setCell(tr, "state", state[1]);
-    tr.setAttribute("data-state", state[0]);
   }
 
   function renderLowStock(root, data) {
@@ -179,53 +171,32 @@
       }
     }
 
-    function onMessage(event) {
-      var msg;
-      try {
-        msg = JSON.parse(event.data);
-      } catch (err) {
-        return;
-      }
+    function onMessage(msg) {
       if (!msg || msg.type !== "stock.updated") {
         return;
       }
       var tr = root.querySelector('[data-dashboard-row="' + cssEscape(msg.store + ":" + msg.product) + '"]');
       if (tr) {
-        var current = {
-          inventory: msg.inventory, available: msg.available, sold_out: msg.sold_out, low_stock: msg.low_stock,
-        };
-        setCell(tr, "inventory", current.inventory);
-        setCell(tr, "available", current.available);
-        var state = stateOf(current);
-        setCell(tr, "state", state[1]);
-        tr.setAttribute("data-state", state[0]);
+        renderStock(tr, msg);
       }
       refresh();
     }
 
-    function connect(path, attempt) {
-      var ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + path);
-      ws.addEventListener("open", function () {
-        attempt = 0;
-        open[path] = true;
-        showStatus();
-        refresh(); // what changed while this feed was away
+    feeds.forEach(function (path) {
+      window.swagstore.openFeed(path, {
+        onMessage: onMessage,
+        onState: function (state) {
+          if (state === "connecting") {
+            return; // the status shows once the feeds have answered
+          }
+          open[path] = state === "live";
+          showStatus();
+          if (open[path]) {
+            refresh(); // what changed while this feed was away
+          }
+        },
       });
-      ws.addEventListener("message", onMessage);
-      ws.addEventListener("close", function (event) {
-        open[path] = false;
-        showStatus();
-        if (event.code === CLOSE_NO_SUCH_PAGE) {
-          return;
-        }
-        var ceiling = Math.min(BACKOFF_CAP_MS, BACKOFF_FIRST_MS * Math.pow(2, attempt));
-        setTimeout(function () { connect(path, attempt + 1); }, ceiling / 2 + Math.random() * (ceiling / 2));
-      });
-    }
-
-    if ("WebSocket" in window) {
-      feeds.forEach(function (path) { connect(path, 0); });
-    }
+    });
     setInterval(refresh, WINDOW_SLIDE_MS);
   }
 

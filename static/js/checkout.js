@@ -4,8 +4,9 @@
  * <section data-checkout data-checkout-feed="/ws/checkout/<id>/" data-checkout-status="reserved"
  *          data-expires-at="<ISO time>"> carries what the server rendered. This script
  *   - counts down the hold ([data-countdown]) and shows the expiry in the buyer's own time;
- *   - listens on the feed: the server sends the current status on every (re)connect, then each
- *     change; the status box sits in a polite live region, so each change is announced once;
+ *   - listens on the feed (static/js/live-feed.js): the server sends the current status on every
+ *     (re)connect, then each change; the status box sits in a polite live region, so each change
+ *     is announced once;
  *   - with Stripe live, mounts Stripe Elements in [data-stripe-form] and confirms the card payment
  *     with the PaymentIntent's client secret (the store hears the outcome from Stripe's webhook).
  * Without JavaScript the page shows the status as of render; reloading shows the current one.
@@ -13,9 +14,6 @@
 (function () {
   "use strict";
 
-  var BACKOFF_FIRST_MS = 500;
-  var BACKOFF_CAP_MS = 10000;
-  var CLOSE_NO_SUCH_CHECKOUT = 4404;
   var FINAL = { paid: true, cancelled: true, refunded: true, failed: true };
 
   var root = document.querySelector("[data-checkout]");
@@ -96,49 +94,19 @@
     countdownTimer = setInterval(tick, 1000);
   }
 
-  /* ---- the live feed ---- */
+  /* ---- the live feed (static/js/live-feed.js) ---- */
 
   var feedPath = root.getAttribute("data-checkout-feed");
-  var socket = null;
-  var attempt = 0;
-  var retryTimer = null;
-  var stopped = false;
-
-  function connect() {
-    if (stopped) {
-      return;
-    }
-    socket = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + feedPath);
-    socket.onopen = function () {
-      attempt = 0;
-    };
-    socket.onmessage = function (event) {
-      try {
-        applyStatus(JSON.parse(event.data));
-      } catch (e) {
-        /* a message we cannot read is skipped; the next (re)connect resends the status */
-      }
-    };
-    socket.onclose = function (event) {
-      socket = null;
-      if (stopped || event.code === CLOSE_NO_SUCH_CHECKOUT) {
-        return;
-      }
-      var wait = Math.min(BACKOFF_CAP_MS, BACKOFF_FIRST_MS * Math.pow(2, attempt++));
-      retryTimer = setTimeout(connect, wait / 2 + Math.random() * wait / 2);
-    };
-  }
+  var feed = null;
 
   function stopFeed() {
-    stopped = true;
-    clearTimeout(retryTimer);
-    if (socket) {
-      socket.close();
+    if (feed) {
+      feed.close();
     }
   }
 
-  if (feedPath && "WebSocket" in window && !FINAL[status]) {
-    connect();
+  if (feedPath && window.swagstore && !FINAL[status]) {
+    feed = window.swagstore.openFeed(feedPath, { onMessage: applyStatus });
   }
 
   /* ---- Stripe Elements (Stripe live only) ---- */

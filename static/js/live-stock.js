@@ -9,16 +9,16 @@
  * The element itself carries data-available / data-sold-out / data-low-stock / data-payable, which
  * the CSS styles from and which this script reads to know what the page shows now.
  *
- * The server sends every product's current stock on each (re)connect, so a page that was away
- * never keeps a number it missed. Without JavaScript the page simply shows stock as of render.
+ * Each element it renders then fires "swagstore:stock-shown" (bubbling; detail: the message).
+ *
+ * The connection is static/js/live-feed.js (load it first). The server sends every product's
+ * current stock on each (re)connect, so a page that was away never keeps a number it missed.
+ * Without JavaScript the page simply shows stock as of render.
  */
 (function () {
   "use strict";
 
-  var BACKOFF_FIRST_MS = 500;
-  var BACKOFF_CAP_MS = 10000;
   var ANNOUNCE_BATCH_MS = 400;
-  var CLOSE_NO_SUCH_PAGE = 4404;
   var STATUS_TEXT = {
     connecting: "connecting…",
     live: "live",
@@ -34,17 +34,9 @@
   wirePrintButtons();
 
   var path = body.getAttribute("data-live-stock-path");
-  if (!path || !("WebSocket" in window)) {
+  if (!path || !("WebSocket" in window) || !window.swagstore) {
     return;
   }
-  var feedUrl = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + path;
-
-  var socket = null;
-  var attempt = 0;
-  var retryTimer = null;
-  var stopped = false;
-  var wasLive = false;
-  var lossAnnounced = false;
 
   /* ---- applying a stock message ---- */
 
@@ -58,10 +50,9 @@
   }
 
   function stateFromMessage(msg) {
-    // "available" is stock less the units held by checkouts in progress: what a buyer can get.
-    var shown = typeof msg.available === "number" ? msg.available : msg.inventory;
+    // Every figure and flag comes derived from the server (inventory/selectors.py): shown, never re-derived.
     return {
-      available: Math.max(0, parseInt(shown, 10) || 0),
+      available: parseInt(msg.available, 10) || 0,
       soldOut: Boolean(msg.sold_out),
       lowStock: Boolean(msg.low_stock),
       payable: Boolean(msg.payable),
@@ -123,7 +114,11 @@
     }
     var before = readState(elements[0]);
     var after = stateFromMessage(msg);
-    elements.forEach(function (el) { render(el, after); });
+    elements.forEach(function (el) {
+      render(el, after);
+      // For scripts that follow what a page shows (booth.js): an event, not a watch on the DOM.
+      el.dispatchEvent(new CustomEvent("swagstore:stock-shown", { bubbles: true, detail: msg }));
+    });
     var name = elements[0].getAttribute("data-product-name") || msg.name || msg.product;
     var change = describeChange(name, before, after);
     if (change) {
@@ -172,7 +167,7 @@
     }, ANNOUNCE_BATCH_MS);
   }
 
-  /* ---- connection ---- */
+  /* ---- connection (static/js/live-feed.js) ---- */
 
   function setStatus(state) {
     body.setAttribute("data-live-state", state);
@@ -186,108 +181,24 @@
     }
   }
 
-  function connect() {
-    clearTimeout(retryTimer);
-    retryTimer = null;
-    if (stopped || (socket && socket.readyState <= WebSocket.OPEN)) {
-      return;
-    }
-    setStatus(wasLive || attempt > 0 ? "reconnecting" : "connecting");
-    var ws;
-    try {
-      ws = new WebSocket(feedUrl);
-    } catch (err) {
-      scheduleReconnect();
-      return;
-    }
-    socket = ws;
-    var gotSnapshot = false;
+  var wasLive = false;
+  var lossAnnounced = false;
 
-    ws.addEventListener("open", function () {
-      setStatus("live");
+  function onState(state) {
+    setStatus(state);
+    if (state === "live") {
       wasLive = true;
       if (lossAnnounced) {
         lossAnnounced = false;
         announce("Live stock updates are back");
       }
-    });
-
-    ws.addEventListener("message", function (event) {
-      if (!gotSnapshot) {
-        // A healthy feed: the next loss starts backing off from the shortest delay again.
-        gotSnapshot = true;
-        attempt = 0;
-      }
-      var msg;
-      try {
-        msg = JSON.parse(event.data);
-      } catch (err) {
-        return;
-      }
-      applyStock(msg);
-    });
-
-    ws.addEventListener("close", function (event) {
-      if (socket !== ws) {
-        return;
-      }
-      socket = null;
-      if (stopped) {
-        return;
-      }
-      if (event.code === CLOSE_NO_SUCH_PAGE) {
-        setStatus("offline");
-        return;
-      }
-      if (wasLive && !lossAnnounced) {
-        lossAnnounced = true;
-        announce("Live stock updates lost, reconnecting");
-      }
-      scheduleReconnect();
-    });
-    // An "error" event is always followed by "close", which does the work.
-  }
-
-  function scheduleReconnect() {
-    // Exponential backoff with jitter: a restarted server is not hit by every phone at once.
-    var ceiling = Math.min(BACKOFF_CAP_MS, BACKOFF_FIRST_MS * Math.pow(2, attempt));
-    var delay = ceiling / 2 + Math.random() * (ceiling / 2);
-    attempt += 1;
-    setStatus("reconnecting");
-    clearTimeout(retryTimer);
-    retryTimer = setTimeout(connect, delay);
-  }
-
-  function reconnectNow() {
-    if (!stopped && !socket) {
-      attempt = 0;
-      connect();
+    } else if (state === "reconnecting" && wasLive && !lossAnnounced) {
+      lossAnnounced = true;
+      announce("Live stock updates lost, reconnecting");
     }
   }
 
-  window.addEventListener("online", reconnectNow);
-  document.addEventListener("visibilitychange", function () {
-    if (document.visibilityState === "visible") {
-      reconnectNow();
-    }
-  });
-  // Close on leaving so the page can enter the back/forward cache; reconnect when it is shown again.
-  window.addEventListener("pagehide", function () {
-    stopped = true;
-    clearTimeout(retryTimer);
-    if (socket) {
-      socket.close(1000);
-      socket = null;
-    }
-  });
-  window.addEventListener("pageshow", function (event) {
-    if (event.persisted) {
-      stopped = false;
-      reconnectNow();
-    }
-  });
-
-  connect();
+  window.swagstore.openFeed(path, { onMessage: applyStock, onState: onState });
 
   /* ---- print buttons (QR sheet) ---- */
 

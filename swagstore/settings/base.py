@@ -107,6 +107,14 @@ TEMPLATES = [
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
+# A connection pool per process (PostgreSQL only). Under ASGI every request runs in a thread of its
+# own, so CONN_MAX_AGE would keep one connection per finished thread and exhaust the server's
+# limit; without either, every webhook pays for a new PostgreSQL backend (docs/benchmarks.md).
+DATABASE_POOL = env.bool("DATABASE_POOL", default=False)
+if DATABASE_POOL and DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 2, "max_size": env.int("DATABASE_POOL_MAX_SIZE", default=8), "timeout": 10}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # SQLite serialises writers; wait for the lock instead of failing under a burst of webhooks.
     DATABASES["default"].setdefault("OPTIONS", {}).update({"timeout": 20, "transaction_mode": "IMMEDIATE"})

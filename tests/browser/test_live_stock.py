@@ -201,3 +201,26 @@ def test_a_late_arriving_older_snapshot_does_not_overwrite_newer_stock(server, c
     off_loop(publish, inventory=9, available=9, as_of=time.time() - 60)
     page.wait_for_timeout(500)
     assert page.locator(COUNT).inner_text().strip() == "3"
+
+
+def test_checkout_feed_of_an_unknown_checkout_ends_with_4404_instead_of_retrying(server, context, store):
+    """The checkout feed accepts, then closes with 4404: the browser sees a final close (the page
+    stops), not a failed handshake that it would retry for ever."""
+    # given: a checkout page, with the one live-feed module every page uses
+    product = stocked_product(store, 3, name="Enamel pin")
+    page = context.new_page()
+    page.goto(product_url(server, product))
+    page.locator(f"form[action='{reverse('payments:checkout_start')}'] [type=submit]").click()
+    page.wait_for_url("**/checkout/*/")
+
+    # when: the page opens the feed of a checkout that does not exist
+    page.evaluate("""path => {
+        window.__states = [];
+        swagstore.openFeed(path, {onState: s => window.__states.push(s)});
+    }""", f"/ws/checkout/{uuid.uuid4()}/")
+
+    # then: it ends offline at once, and stays there
+    page.wait_for_function("window.__states.includes('offline')", timeout=5000)
+    page.wait_for_timeout(1500)
+    states = page.evaluate("window.__states")
+    assert states[0] == "connecting" and states[-1] == "offline" and "reconnecting" not in states

@@ -40,7 +40,7 @@ def stock_fields(message: dict) -> dict:
 
 
 def snapshot(product: Product, **overrides) -> dict:
-    product = Product.objects.get(pk=product.pk)
+    product = Product.objects.with_availability().get(pk=product.pk)
     return {"type": "stock.updated", "store": product.store_id, "product": product.stripe_product_id,
             "inventory": product.inventory, "sold_out": product.sold_out, "low_stock": product.low_stock,
             "link_active": product.payment_link_active, "payable": product.payable, **overrides}

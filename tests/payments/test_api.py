@@ -5,7 +5,7 @@ import uuid
 
 import pytest
 
-from inventory.models import Reservation, WaitlistEntry
+from inventory.models import Product, Reservation, WaitlistEntry
 from inventory.services import stock_decrease
 from payments.models import Checkout, StripeCall
 from tests import factories
@@ -146,7 +146,7 @@ def test_checkout_holds_the_units_and_opens_a_payment(client, hoodie):
     assert checkout.email == "buyer@example.com"
     reservation = Reservation.objects.get(hold_ref=str(checkout.pk))
     assert (reservation.product_id, reservation.quantity, reservation.state) == (hoodie.pk, 2, "held")
-    hoodie.refresh_from_db()
+    hoodie = Product.objects.with_availability().get(pk=hoodie.pk)
     assert (hoodie.inventory, hoodie.available) == (2, 0)
 
 
@@ -253,7 +253,7 @@ def test_checkout_503_when_stripe_fails_and_the_hold_is_released(client, stripe_
     assert status == 503
     assert body["detail"].startswith(says)
     assert "nothing was charged and nothing is held" in body["detail"]
-    hoodie.refresh_from_db()
+    hoodie = Product.objects.with_availability().get(pk=hoodie.pk)
     assert hoodie.available == 2
     assert not Reservation.objects.filter(state="held").exists()
     assert Checkout.objects.get().status == Checkout.Status.FAILED

@@ -20,6 +20,7 @@ from inventory.models import Product, Reservation, StockMovement, WaitlistEntry
 from inventory.services import stock_decrease
 from payments.checkout.services import CheckoutRequestLine, checkout_release, checkout_start
 from payments.models import Checkout, StripeCall
+from payments.checkout import consumers
 from payments.checkout.routing import websocket_urlpatterns
 from tests import factories
 
@@ -116,7 +117,7 @@ def test_good_test_card_is_authorised_sold_and_captured(live_server, webhook, to
     assert "Paid. Thank you!" in response.text
     checkout.refresh_from_db()
     assert checkout.status == Checkout.Status.PAID
-    tote.refresh_from_db()
+    tote = Product.objects.with_availability().get(pk=tote.pk)
     assert (tote.inventory, tote.available) == (1, 1)
     movement = StockMovement.objects.get(source=f"checkout:{checkout.pk}")
     assert (movement.product_id, movement.delta, movement.balance_after, movement.reason) == (tote.pk, -2, 1, "sale")
@@ -131,14 +132,14 @@ def test_good_test_card_is_authorised_sold_and_captured(live_server, webhook, to
 @committed
 def test_declined_test_card_fails_the_checkout_and_releases_the_units(live_server, webhook, tote):
     checkout = start(tote, 3)
-    assert Product.objects.get(pk=tote.pk).available == 0
+    assert Product.objects.with_availability().get(pk=tote.pk).available == 0
     response = pay_offline(live_server, checkout, "pm_card_chargeDeclined")
     assert response.status_code == 200
     assert "Payment failed" in response.text
     checkout.refresh_from_db()
     assert checkout.status == Checkout.Status.FAILED
     assert "declined" in checkout.resolution
-    tote.refresh_from_db()
+    tote = Product.objects.with_availability().get(pk=tote.pk)
     assert (tote.inventory, tote.available) == (3, 3)
     assert not StockMovement.objects.filter(source=f"checkout:{checkout.pk}").exists()
     assert Reservation.objects.get(hold_ref=str(checkout.pk)).state == "released"
@@ -185,7 +186,7 @@ def test_start_form_holds_the_units_and_goes_to_the_checkout(client, tote):
                                                 "quantity": "2", "email": ""})
     checkout = Checkout.objects.get()
     assert response.status_code == 302 and response["Location"] == f"/checkout/{checkout.pk}/"
-    assert Product.objects.get(pk=tote.pk).available == 1
+    assert Product.objects.with_availability().get(pk=tote.pk).available == 1
 
 
 def test_start_form_409_says_what_is_left_and_offers_other_stores(client, tote):
@@ -266,11 +267,40 @@ def test_feed_sends_the_status_on_connect_then_each_change(tote):
     assert "Stock went before payment." in update["resolution"]
 
 
-@pytest.mark.parametrize("checkout_id", [str(uuid.uuid4()), "0" * 32])
-def test_feed_closes_for_an_unknown_checkout(checkout_id):
+@pytest.mark.parametrize("checkout_id", [str(uuid.uuid4()), "0" * 32, "-" * 32])
+def test_feed_accepts_then_closes_with_4404_for_an_unknown_checkout(checkout_id):
+    # Accepted first: a refused handshake looks like a network failure, and the page would retry for ever.
     async def scenario():
         feed = WebsocketCommunicator(feed_app, f"/ws/checkout/{checkout_id}/")
-        connected, code = await feed.connect()
-        return connected, code
+        connected, _ = await feed.connect()
+        closed = await feed.receive_output(timeout=5)
+        return connected, closed
 
-    assert async_to_sync(scenario)() == (False, 4404)
+    assert async_to_sync(scenario)() == (True, {"type": "websocket.close", "code": 4404})
+
+
+@committed
+def test_feed_hears_a_change_committed_while_it_reads_the_checkout(tote, monkeypatch):
+    """The feed joins its group before reading: a change committed right after the read still arrives."""
+    checkout = start(tote)
+    read = consumers.checkout_snapshot
+
+    def read_then_cancel(checkout_id):
+        snapshot = read(checkout_id)
+        # given: the checkout changes (and is broadcast) just after the feed read it
+        checkout_release(checkout_id=checkout.pk, status=Checkout.Status.CANCELLED, note="Hold lost.")
+        return snapshot
+
+    monkeypatch.setattr(consumers, "checkout_snapshot", read_then_cancel)
+
+    async def scenario():
+        feed = WebsocketCommunicator(feed_app, f"/ws/checkout/{checkout.pk}/")
+        connected, _ = await feed.connect()
+        assert connected
+        try:
+            return [await feed.receive_json_from(timeout=5) for _ in range(2)]
+        finally:
+            await feed.disconnect()
+
+    first, second = async_to_sync(scenario)()
+    assert (first["status"], second["status"]) == ("reserved", "cancelled")

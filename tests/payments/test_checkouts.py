@@ -26,7 +26,7 @@ def test_checkout_holds_units_and_creates_a_manual_capture_intent(stripe_standin
     product = stocked_product(stripe_standin, 3)
     checkout = checkout_for(product, 2)
     assert checkout.status == Checkout.Status.RESERVED and checkout.client_secret
-    product.refresh_from_db()
+    product = Product.objects.with_availability().get(pk=product.pk)
     assert (product.inventory, product.available) == (3, 1)
     (create,) = stripe_standin.calls("POST", CREATE_INTENT)
     assert create["params"]["capture_method"] == "manual"
@@ -58,7 +58,7 @@ def test_two_hundred_checkouts_race_for_twenty_units(stripe_standin, settings):
     assert all(r.shortfalls[0].available == 0 for r in refused)
     assert Reservation.objects.filter(product=product, state="held").count() == 20
     assert len(stripe_standin.calls("POST", CREATE_INTENT)) == 20  # none for a refused start
-    assert Product.objects.get(pk=product.pk).available == 0
+    assert Product.objects.with_availability().get(pk=product.pk).available == 0
 
 
 def test_authorisation_sells_then_captures(stripe_standin, webhook, client):
@@ -72,7 +72,7 @@ def test_authorisation_sells_then_captures(stripe_standin, webhook, client):
     assert intent_status(stripe_standin, checkout.payment_intent_id) == "succeeded"
     assert StockMovement.objects.get(source=f"checkout:{checkout.pk}").delta == -1
     assert Reservation.objects.get(hold_ref=str(checkout.pk)).state == "sold"
-    product.refresh_from_db()
+    product = Product.objects.with_availability().get(pk=product.pk)
     assert (product.inventory, product.available) == (1, 1)
 
 
@@ -95,12 +95,12 @@ def test_events_twice_and_out_of_order_end_in_one_sale_and_one_capture(stripe_st
 def test_failed_payment_releases_the_hold(stripe_standin, webhook, client):
     product = stocked_product(stripe_standin, 1)
     checkout = checkout_for(product)
-    assert Product.objects.get(pk=product.pk).available == 0
+    assert Product.objects.with_availability().get(pk=product.pk).available == 0
     event = intent_event(stripe_standin, checkout, "payment_intent.payment_failed", "requires_payment_method")
     assert webhook.post(client, event).status_code == 200
     checkout.refresh_from_db()
     assert checkout.status == Checkout.Status.FAILED
-    assert Product.objects.get(pk=product.pk).available == 1
+    assert Product.objects.with_availability().get(pk=product.pk).available == 1
 
 
 def test_expired_hold_is_released_and_broadcast(stripe_standin):

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from inventory.models import Product
 from payments.checks import stripe_key_required
 from payments.gateway import GatewayUnavailable, gateway_is_offline, get_gateway
 from payments.models import Checkout
@@ -56,5 +57,5 @@ def test_no_offline_pages_and_no_free_checkout_under_production_settings(product
                                                 "quantity": "1"})
     assert response.status_code == 503
     assert not Checkout.objects.filter(status=Checkout.Status.RESERVED).exists()
-    product.refresh_from_db()
+    product = Product.objects.with_availability().get(pk=product.pk)
     assert (product.inventory, product.available) == (3, 3)

@@ -47,7 +47,7 @@ def test_sweeper_cancels_an_authorisation_that_would_outlive_its_window(stripe_s
     checkout.refresh_from_db()
     assert checkout.status == Checkout.Status.CANCELLED
     assert intent_status(stripe_standin, checkout.payment_intent_id) == "canceled"
-    assert Product.objects.get(pk=product.pk).available == 1  # the hold went back too
+    assert Product.objects.with_availability().get(pk=product.pk).available == 1  # the hold went back too
 
 
 def test_sweeper_releases_lapsed_holds(stripe_standin):
