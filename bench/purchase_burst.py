@@ -147,7 +147,7 @@ def web_commands(server: str, processes: int) -> list[tuple[list[str], int]]:
     if server == "uvicorn":
         return [([str(BIN / "uvicorn"), app, "--host", "127.0.0.1", "--port", str(port), "--workers", str(processes),
                   "--proxy-headers", "--no-access-log", "--lifespan", "off", "--log-level", "warning"], port)]
-    return [([str(BIN / "gunicorn"), app, "-k", "uvicorn.workers.UvicornWorker", "-w", str(processes),
+    return [([str(BIN / "gunicorn"), app, "-k", "uvicorn_worker.UvicornWorker", "-w", str(processes),
               "-b", f"127.0.0.1:{port}", "--log-level", "warning"], port)]
 
 

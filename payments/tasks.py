@@ -30,7 +30,9 @@ def fulfilment_wake() -> str:
 def settlement_wake() -> str:
     """Run the Stripe jobs and Payment Link syncs that are due."""
     bell_heard("settlement")
-    ran = settlement_drain(seconds=settings.DRAIN_SECONDS)
+    # Short turns: Stripe's rate limit makes a long settlement drain sleep in a pool process that a
+    # fulfilment bell (a sale waiting) would otherwise have to queue behind.
+    ran = settlement_drain(seconds=settings.SETTLEMENT_DRAIN_SECONDS)
     due_in = settlement_next_due_in()
     if due_in is not None and not settings.CELERY_TASK_ALWAYS_EAGER:
         ring_settlement_later(countdown=max(due_in, 0.1))

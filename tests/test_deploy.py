@@ -33,6 +33,7 @@ def test_production_refuses_to_start_without_a_secret_key():
 def test_procfile_declares_web_worker_beat_and_release():
     processes = dict(line.split(":", 1) for line in (ROOT / "Procfile").read_text().splitlines() if line.strip())
     assert set(processes) == {"web", "worker", "beat", "release"}
-    assert "daphne" in processes["web"] and "$PORT" in processes["web"]
+    assert "gunicorn swagstore.asgi:application" in processes["web"] and "$PORT" in processes["web"]
+    assert "uvicorn_worker.UvicornWorker" in processes["web"]  # ASGI: HTTP and WebSockets
     assert "celery -A swagstore worker" in processes["worker"]
     assert "migrate" in processes["release"] and "stripe_endpoint" in processes["release"]

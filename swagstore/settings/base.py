@@ -110,11 +110,15 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
 # A connection pool per process (PostgreSQL only). Under ASGI every request runs in a thread of its
 # own, so CONN_MAX_AGE would keep one connection per finished thread and exhaust the server's
 # limit; without either, every webhook pays for a new PostgreSQL backend (docs/benchmarks.md).
-DATABASE_POOL = env.bool("DATABASE_POOL", default=False)
-if DATABASE_POOL and DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
-    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
-        "min_size": 2, "max_size": env.int("DATABASE_POOL_MAX_SIZE", default=8), "timeout": 10}
+def database_pool(database: dict) -> None:
+    if database["ENGINE"] == "django.db.backends.postgresql":
+        database["CONN_MAX_AGE"] = 0
+        database.setdefault("OPTIONS", {})["pool"] = {
+            "min_size": 2, "max_size": env.int("DATABASE_POOL_MAX_SIZE", default=8), "timeout": 10}
+
+
+if env.bool("DATABASE_POOL", default=False):
+    database_pool(DATABASES["default"])
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # SQLite serialises writers; wait for the lock instead of failing under a burst of webhooks.
     DATABASES["default"].setdefault("OPTIONS", {}).update({"timeout": 20, "transaction_mode": "IMMEDIATE"})
@@ -224,6 +228,7 @@ AUTHORISATION_SWEEP_AFTER_HOURS = env.int("AUTHORISATION_SWEEP_AFTER_HOURS", def
 # --- Durable work (payments.models.work): batches, retries, the sweeper, Stripe's rate limit. ---
 FULFILMENT_BATCH_SIZE = env.int("FULFILMENT_BATCH_SIZE", default=500)
 DRAIN_SECONDS = env.float("DRAIN_SECONDS", default=20.0)
+SETTLEMENT_DRAIN_SECONDS = env.float("SETTLEMENT_DRAIN_SECONDS", default=2.0)
 DURABLE_SWEEP_SECONDS = env.float("DURABLE_SWEEP_SECONDS", default=5.0)
 DURABLE_SWEEP_GRACE_SECONDS = env.float("DURABLE_SWEEP_GRACE_SECONDS", default=2.0)
 # All processes together, requests per second; Stripe allows ~25/s in test mode, ~100/s live.

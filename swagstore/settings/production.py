@@ -1,9 +1,12 @@
 """Production: the same code as base, hardened; differs from base only through env vars."""
 
 from .base import *  # noqa: F403
-from .base import env
+from .base import DATABASES, database_pool, env
 
 DEBUG = False
+# One connection pool per process (DATABASE_POOL=false to turn it off): see base.py.
+if env.bool("DATABASE_POOL", default=True):
+    database_pool(DATABASES["default"])
 # Never sell through the offline gateway: no STRIPE_SECRET_KEY fails the checks (payments/checks.py).
 STRIPE_OFFLINE_ALLOWED = False
 SECRET_KEY = env("SECRET_KEY")
