@@ -8,9 +8,9 @@ ahead, or not an Event is refused with 400 and never stored; the rest goes on to
 
 import logging
 
-from django.http import HttpResponseBadRequest
+from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404
-from djstripe.models import WebhookEndpoint
+from djstripe.models import WebhookEndpoint, WebhookEventTrigger
 from djstripe.views import ProcessWebhookView
 
 from .deliveries import delivery_refusal
@@ -28,7 +28,11 @@ class StripeWebhookView(ProcessWebhookView):
                                    tolerance=endpoint.djstripe_tolerance)
         if refusal:
             return _refuse(refusal)
-        return super().post(request, uuid)
+        # dj-stripe's own post() from here on, with the endpoint already in hand (one lookup, not two).
+        trigger = WebhookEventTrigger.from_request(request, webhook_endpoint=endpoint)
+        if not trigger.valid:
+            return _refuse("dj-stripe did not validate the delivery.")
+        return HttpResponse(str(trigger.id))
 
 
 def _refuse(reason: str) -> HttpResponseBadRequest:
