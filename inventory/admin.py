@@ -16,7 +16,7 @@ from swagstore.admin_readonly import ReadOnlyAdminMixin
 from . import selectors
 from .exceptions import InvalidStockChange
 from .models import Product, Reservation, StockMovement, Store, WaitlistEntry
-from .services import product_link_pause, stock_increase, stock_set
+from .services import product_link_pause, product_scan_code_renew, stock_increase, stock_set
 
 # Written only through services, never by ModelForm.save().
 SERVICE_FIELDS = ("inventory", "payment_link_paused")
@@ -108,16 +108,19 @@ class ProductAdmin(admin.ModelAdmin):
     list_filter = ("store", StockLevelFilter, "payment_link_paused", "payment_link_active")
     list_select_related = ("store",)
     search_fields = ("name", "stripe_product_id", "stripe_price_id", "payment_link_id", "tags")
-    readonly_fields = ("payment_link_active", "updated_at", "ledger_link")
+    readonly_fields = ("payment_link_active", "updated_at", "ledger_link", "scan_code")
     inlines = (StockMovementInline,)
     action_form = RestockActionForm
-    actions = ("restock", "switch_link_off", "switch_link_on")
+    actions = ("restock", "switch_link_off", "switch_link_on", "new_scan_code")
     fieldsets = (
         (None, {"fields": ("store", "name", "description", "long_description", "image_url", "attributes",
                            "tags")}),
         ("Stock", {"fields": ("inventory", "low_stock_threshold", "ledger_link"),
                    "description": "Changing the stock here records a movement in the ledger, "
                                   "with you as the actor."}),
+        ("Selling at the booth", {"fields": ("qr_mode", "max_per_checkout", "scan_code"),
+                                  "description": "Where the product's QR code leads (blank: the store's "
+                                                 "setting); README, \"Two ways to sell at the booth\"."}),
         ("Stripe", {"fields": ("stripe_product_id", "stripe_price_id", "unit_amount", "currency",
                                "payment_link_id", "payment_link_url", "payment_link_active",
                                "payment_link_paused", "updated_at")}),
@@ -239,6 +242,14 @@ class ProductAdmin(admin.ModelAdmin):
     @admin.action(description="Switch Payment Link back on (follows stock again)", permissions=["change"])
     def switch_link_on(self, request, queryset):
         self._switch_links(request, queryset, paused=False)
+
+    @admin.action(description="Print a new QR code (the old one then says it was replaced)", permissions=["change"])
+    def new_scan_code(self, request, queryset):
+        products = list(queryset.order_by("pk"))
+        for product in products:
+            product_scan_code_renew(product=product)
+        self.message_user(request, f"New QR code for {len(products)} product(s): print the sheet again.",
+                          messages.SUCCESS)
 
     def _switch_links(self, request, queryset, *, paused: bool):
         products = list(queryset.order_by("pk"))

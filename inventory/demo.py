@@ -5,10 +5,12 @@ from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
 
-from .models import Product, Store
+from .models import Product, QrMode, Store
 from .services import stock_increase
 
-STORES = [("store_DEMO01", "Swag booth — Hall A"), ("store_DEMO02", "Swag booth — Hall B")]
+# Hall A sells through Payment Links, Hall B holds stock first (README, "Two ways to sell at the booth").
+STORES = [("store_DEMO01", "Swag booth — Hall A", QrMode.PAYMENT_LINK),
+          ("store_DEMO02", "Swag booth — Hall B", QrMode.HELD_CHECKOUT)]
 
 CATALOGUE = [
     # store, stripe product, name, price (cents), stock, threshold, attributes, tags, description
@@ -29,14 +31,16 @@ CATALOGUE = [
      "Soft organic cotton tee with this year's logo."),
     ("store_DEMO02", "prod_DemoCap", "Baseball cap", 2000, 6, 2,
      {"colour": "black", "supplier": "Flexfit"}, ["apparel"], "Six-panel cap, embroidered."),
+    ("store_DEMO02", "prod_DemoPin", "Enamel pin", 800, 1, 1,
+     {"colour": "gold"}, ["pins"], "Hard enamel pin, one left: the second buyer is told before paying."),
 ]
 
 
 def demo_catalogue_seed() -> tuple[int, int]:
     created = existing = 0
     with transaction.atomic():
-        for store_id, name in STORES:
-            Store.objects.get_or_create(pk=store_id, defaults={"name": name})
+        for store_id, name, qr_mode in STORES:
+            Store.objects.get_or_create(pk=store_id, defaults={"name": name, "qr_mode": qr_mode})
         for row in CATALOGUE:
             product, is_new = _product(*row)
             created, existing = created + is_new, existing + (not is_new)

@@ -1,16 +1,35 @@
+import secrets
+
 from django.conf import settings
-from django.core.validators import RegexValidator
+from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import BooleanField, ExpressionWrapper, F, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce, Greatest
+from django.urls import reverse
 from django.utils import timezone
 
 stripe_style_store_id = RegexValidator(r"^store_[A-Za-z0-9]+$", "Store ids look like store_XYZ789.")
 
 
+class QrMode(models.TextChoices):
+    """Where a product's QR code and Pay button lead (README, "Two ways to sell at the booth")."""
+
+    PAYMENT_LINK = "payment_link", "Payment Link (pay first; oversold units are given back)"
+    HELD_CHECKOUT = "held_checkout", "Held checkout (units held first, then a Checkout Session per buyer)"
+
+
+class CaptureMethod(models.TextChoices):
+    MANUAL = "manual", "Authorise, capture once the units are sold (a late buyer is never charged)"
+    AUTOMATIC = "automatic", "Charge at once"
+
+
 class Store(models.Model):
     id = models.CharField(primary_key=True, max_length=64, validators=[stripe_style_store_id])
     name = models.CharField(max_length=200)
+    qr_mode = models.CharField(max_length=16, choices=QrMode.choices, default=QrMode.PAYMENT_LINK,
+                               help_text="Where QR codes lead, unless a product says otherwise.")
+    capture_method = models.CharField(max_length=16, choices=CaptureMethod.choices, default=CaptureMethod.MANUAL,
+                                      help_text="How held checkouts take the money.")
 
     class Meta:
         ordering = ["name"]
@@ -64,6 +83,13 @@ class ProductQuerySet(models.QuerySet):
         return self.with_availability().filter(Q(is_low_stock=True) | Q(is_sold_out=True))
 
 
+SCAN_CODE_ALPHABET = "23456789abcdefghjkmnpqrstuvwxyz"  # no 0/o, 1/l/i: codes get typed from print
+
+
+def new_scan_code() -> str:
+    return "".join(secrets.choice(SCAN_CODE_ALPHABET) for _ in range(8))
+
+
 class Product(models.Model):
     """A Stripe product as stocked in one store: the same Stripe product may sit in several stores."""
 
@@ -82,12 +108,18 @@ class Product(models.Model):
         default=True, help_text="Whether the Payment Link takes payments, as last set at Stripe."
     )
     payment_link_paused = models.BooleanField(
-        default=False, help_text="Staff switched the link off; it stays off whatever the stock."
+        default=False, help_text="Staff switched sales off (link and QR checkout); off whatever the stock."
     )
     attributes = models.JSONField(default=dict, blank=True, help_text="Size, colour, supplier, …")
     tags = models.JSONField(default=list, blank=True)
     inventory = models.IntegerField(default=0)
     low_stock_threshold = models.PositiveIntegerField(default=5)
+    qr_mode = models.CharField(max_length=16, choices=QrMode.choices, blank=True,
+                               help_text="Leave blank to follow the store's setting.")
+    scan_code = models.CharField(max_length=16, unique=True, default=new_scan_code, editable=False,
+                                 help_text="The short code in the product's QR URL (/q/<code>/).")
+    max_per_checkout = models.PositiveSmallIntegerField(default=5, validators=[MinValueValidator(1)],
+                                                        help_text="Most units one buyer may take in one scan.")
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = ProductQuerySet.as_manager()
@@ -100,10 +132,29 @@ class Product(models.Model):
                 fields=["payment_link_id"], condition=~Q(payment_link_id=""), name="payment_link_one_product"
             ),
             models.CheckConstraint(condition=Q(inventory__gte=0), name="inventory_never_negative"),
+            models.CheckConstraint(condition=Q(max_per_checkout__gte=1), name="product_max_per_checkout_positive"),
         ]
 
     def __str__(self):
         return f"{self.name} @ {self.store_id}"
+
+    @property
+    def qr_mode_in_force(self) -> str:
+        return self.qr_mode or self.store.qr_mode
+
+    @property
+    def sells_held(self) -> bool:
+        return self.qr_mode_in_force == QrMode.HELD_CHECKOUT
+
+    @property
+    def scan_url(self) -> str:
+        """Our own short URL for the product: valid whatever happens to its links and sessions."""
+        return settings.SITE_URL + reverse("payments:scan", kwargs={"code": self.scan_code})
+
+    @property
+    def qr_url(self) -> str:
+        """What the product's QR code encodes: our scan URL in held mode, else its Payment Link."""
+        return self.scan_url if self.sells_held else self.payment_link_url
 
     # Read from Product.objects.with_availability(); never computed here, so a page listing many
     # products cannot fall into one query per product.
@@ -141,8 +192,26 @@ class Product(models.Model):
             raise AvailabilityNotLoaded(f"{self!r} was loaded without Product.objects.with_availability().") from None
 
     @property
+    def on_sale(self) -> bool:
+        """Staff have not switched sales off (the Payment Link stays off whatever the stock)."""
+        return not self.payment_link_paused
+
+    @property
     def payable(self) -> bool:
+        if self.sells_held:
+            return self.on_sale and not self.sold_out and self.unit_amount > 0
         return self.payment_link_active and not self.sold_out and bool(self.payment_link_url)
+
+
+class RetiredScanCode(models.Model):
+    """A QR code staff replaced: a scan of it says so instead of "no such code"."""
+
+    code = models.CharField(primary_key=True, max_length=16)
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="retired_scan_codes")
+    retired_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return f"{self.code} (retired, was {self.product})"
 
 
 class StockMovement(models.Model):

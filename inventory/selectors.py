@@ -6,7 +6,7 @@ from datetime import timedelta
 from django.db.models import OuterRef, QuerySet, Subquery, Sum
 from django.utils import timezone
 
-from .models import Product, StockMovement, Store
+from .models import Product, RetiredScanCode, StockMovement, Store
 
 __all__ = ["Product", "Store"]
 
@@ -20,7 +20,7 @@ def store_get(*, store_id: str) -> Store:
 
 
 def product_list_for_store(*, store: Store) -> QuerySet[Product]:
-    return Product.objects.with_availability().filter(store=store).order_by("name")
+    return Product.objects.with_availability().select_related("store").filter(store=store).order_by("name")
 
 
 def product_get(*, store_id: str, stripe_product_id: str) -> Product:
@@ -40,6 +40,15 @@ def product_last_movement_id(*, product_id: int) -> int:
     return StockMovement.objects.filter(product_id=product_id).order_by("-id").values_list("id", flat=True).first() or 0
 
 
+def product_for_scan_code(*, code: str) -> Product | None:
+    """The product a printed QR code names (None: no such code, or one staff retired)."""
+    return Product.objects.with_availability().select_related("store").filter(scan_code=code).first()
+
+
+def scan_code_retired(*, code: str) -> bool:
+    return RetiredScanCode.objects.filter(code=code).exists()
+
+
 def product_for_payment_link(*, payment_link_id: str) -> Product | None:
     return Product.objects.filter(payment_link_id=payment_link_id).first() if payment_link_id else None
 
@@ -57,13 +66,14 @@ def product_for_price(*, price_id: str, store_id: str | None = None) -> Product 
     return found[0] if len(found) == 1 else None
 
 
-SNAPSHOT_FIELDS = ("store_id", "stripe_product_id", "name", "inventory", "low_stock_threshold",
-                   "payment_link_active", "payment_link_url")
+SNAPSHOT_FIELDS = ("store_id", "stripe_product_id", "name", "inventory", "low_stock_threshold", "unit_amount",
+                   "payment_link_active", "payment_link_url", "payment_link_paused", "qr_mode", "store__qr_mode")
 
 
 def stock_snapshot(*, product_id: int) -> dict:
     """What a page needs to show one product's stock, as broadcast to its watchers."""
-    return _snapshot(Product.objects.with_availability().only(*SNAPSHOT_FIELDS).get(pk=product_id))
+    return _snapshot(Product.objects.with_availability().select_related("store").only(*SNAPSHOT_FIELDS)
+                     .get(pk=product_id))
 
 
 def _snapshot(p: Product) -> dict:
@@ -103,7 +113,8 @@ def stock_drift() -> list[dict]:
 
 def stock_snapshots_for_page(*, store_id: str, stripe_product_id: str | None = None) -> list[dict] | None:
     """Snapshots for one product page or a whole store page; None when there is no such page."""
-    products = Product.objects.with_availability().only(*SNAPSHOT_FIELDS).filter(store_id=store_id)
+    products = Product.objects.with_availability().select_related("store").only(*SNAPSHOT_FIELDS).filter(
+        store_id=store_id)
     if stripe_product_id:
         products = products.filter(stripe_product_id=stripe_product_id)
     snapshots = [_snapshot(p) for p in products.order_by("name")]

@@ -15,7 +15,7 @@ from django.utils import timezone
 from .broadcast import stock_broadcast, stock_broadcast_on_commit
 from .exceptions import InsufficientStock, InvalidStockChange, Shortfall
 from .locks import products_lock
-from .models import Product, Reservation, StockMovement
+from .models import Product, Reservation, RetiredScanCode, StockMovement, new_scan_code
 from .signals import stock_moved
 
 
@@ -279,6 +279,17 @@ def product_link_pause(*, product: Product, paused: bool) -> None:
     with transaction.atomic():
         Product.objects.filter(pk=product.pk).update(payment_link_paused=paused)
         stock_moved.send(sender=product_link_pause, product_id=product.pk)
+
+
+def product_scan_code_renew(*, product: Product) -> str:
+    """Give the product a new QR code; the old one is kept as retired, so a scan of it says so."""
+    with transaction.atomic():
+        old = Product.objects.select_for_update().values_list("scan_code", flat=True).get(pk=product.pk)
+        RetiredScanCode.objects.get_or_create(code=old, defaults={"product_id": product.pk})
+        new = new_scan_code()
+        Product.objects.filter(pk=product.pk).update(scan_code=new)
+        product.scan_code = new
+        return new
 
 
 def stock_reserve_lines(*, lines: list[StockLine], hold_ref: str, expires_at) -> list[Reservation]:

@@ -44,22 +44,22 @@ def product_page(request, store_id: str, product_id: str):
     context = {"store": product.store, "product": product, "payable": payable,
                "hold_minutes": settings.CHECKOUT_HOLD_MINUTES,
                "feed_path": stock_feed_path(product.store_id, product.stripe_product_id),
-               "qr": qr_svg(product.payment_link_url) if product.payment_link_url else ""}
+               "qr": qr_svg(product.qr_url) if product.qr_url else ""}
     return render(request, "inventory/product_page.html", context)
 
 
 @require_safe
 def product_qr_svg(request, store_id: str, product_id: str):
     product = _product_or_404(store_id, product_id)
-    if not product.payment_link_url:
+    if not product.qr_url:
         raise Http404("This product has no Payment Link.")
-    return HttpResponse(qr_svg_document(product.payment_link_url), content_type="image/svg+xml")
+    return HttpResponse(qr_svg_document(product.qr_url), content_type="image/svg+xml")
 
 
 @require_safe
 def store_qr_sheet(request, store_id: str):
     store = _store_or_404(store_id)
-    products = [(p, qr_svg(p.payment_link_url, scale=5) if p.payment_link_url else "")
+    products = [(p, qr_svg(p.qr_url, scale=5) if p.qr_url else "")
                 for p in selectors.product_list_for_store(store=store)]
     return render(request, "inventory/qr_sheet.html", {"store": store, "products": products,
                                                        "feed_path": stock_feed_path(store.pk)})

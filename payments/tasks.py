@@ -11,6 +11,7 @@ from django.conf import settings
 from .ringing import bell_heard, ring
 from .bells import ring_settlement_later
 from .fulfilment.checkouts import checkouts_follow_lapsing, holds_release_expired
+from .fulfilment.held import held_sessions_lapsed_record
 from .fulfilment.purchases import intake_drain, intake_waiting
 from .settlement.runner import settlement_drain, settlement_next_due_in
 from .sweeper import durable_work_overdue
@@ -52,7 +53,10 @@ def durable_work_sweep() -> str:
 
 @shared_task(ignore_result=True)
 def checkouts_sweep() -> str:
-    """Periodic: release lapsed holds; follow open checkouts whose authorisation nears its lapse."""
+    """Periodic: release lapsed holds; expire the sessions of lapsed held checkouts (their units
+    stay held until Stripe agrees); follow open checkouts whose authorisation nears its lapse."""
     expired = holds_release_expired()
+    sessions = held_sessions_lapsed_record()
     lapsing = checkouts_follow_lapsing()
-    return f"released {len(expired)} hold(s), following {lapsing} lapsing checkout(s)"
+    return (f"released {len(expired)} hold(s), expiring {sessions} session(s), "
+            f"following {lapsing} lapsing checkout(s)")

@@ -1,5 +1,6 @@
 from django.urls import path
 
+from .checkout import scan as scan_views
 from .checkout import views as checkout_views
 from .checkout.api import api
 from .offline import views as offline_views
@@ -12,8 +13,12 @@ urlpatterns = [
     path("checkout/start/", checkout_views.checkout_start_form, name="checkout_start"),
     path("checkout/waitlist/", checkout_views.waitlist_form, name="checkout_waitlist"),
     path("checkout/<uuid:checkout_id>/", checkout_views.checkout_page, name="checkout_page"),
+    # A QR buyer in held mode: the printed code's URL, and Stripe's cancel URL for their session.
+    path("q/<slug:code>/", scan_views.scan, name="scan"),
+    path("checkout/<uuid:checkout_id>/leave/", scan_views.leave, name="held_checkout_leave"),
     # Offline only (no Stripe key): the demo's pay page and test cards; 404 otherwise.
     path("offline/pay/<str:payment_link_id>/", offline_views.offline_pay, name="offline_pay"),
+    path("offline/checkout/<str:session_id>/", offline_views.offline_hosted_checkout, name="offline_hosted_checkout"),
     path("checkout/<uuid:checkout_id>/offline-confirm/", offline_views.offline_checkout_confirm,
          name="checkout_offline_confirm"),
 ]

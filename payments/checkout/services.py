@@ -6,7 +6,7 @@ hold ran out and the stock went is cancelled, never captured.
 """
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -14,7 +14,8 @@ from django.utils import timezone
 
 from inventory import selectors as inventory_selectors
 from inventory.exceptions import InsufficientStock
-from inventory.services import StockLine, reservation_release, stock_decrease_lines, stock_increase
+from inventory.services import (StockLine, reservation_release, stock_decrease_lines, stock_increase,
+                                stock_reserve_lines)
 
 from .broadcast import checkout_broadcast_on_commit
 from .limits import client_holds_check
@@ -44,7 +45,8 @@ def checkout_start(*, lines: list[CheckoutRequestLine], client_ref: str, email: 
     hold is released again). Locks: the client (advisory), then the products, through
     stock_reserve_lines.
     """
-    checkout = _checkout_reserve(lines, email, client_ref)
+    expires_at = timezone.now() + timedelta(minutes=settings.CHECKOUT_HOLD_MINUTES)
+    checkout = checkout_reserve(lines=lines, client_ref=client_ref, email=email, expires_at=expires_at)
     metadata = {"checkout": str(checkout.id), "store": checkout.store_id,
                 "lines": ",".join(f"{line.product.stripe_product_id}x{line.quantity}" for line in checkout.lines.all())}
     first = checkout.lines.first()
@@ -64,7 +66,14 @@ def checkout_start(*, lines: list[CheckoutRequestLine], client_ref: str, email: 
     return checkout
 
 
-def _checkout_reserve(lines: list[CheckoutRequestLine], email: str, client_ref: str) -> Checkout:
+def checkout_reserve(*, lines: list[CheckoutRequestLine], client_ref: str, expires_at: datetime, email: str = "",
+                     units_held_until: datetime | None = None) -> Checkout:
+    """Create a checkout holding every line (all or none) for this client, within its caps.
+
+    `expires_at` is when the buyer's hold lapses; the units stay held until `units_held_until`
+    (default: the same), which a held checkout sets past its Stripe session's own deadline.
+    Raises CheckoutRefused, TooManyOpenCheckouts or InsufficientStock; nothing is held then.
+    """
     if not lines:
         raise CheckoutRefused("A checkout needs at least one line.")
     products = {p.pk: p for p in inventory_selectors.products_by_ids(product_ids=[x.product_id for x in lines])}
@@ -74,7 +83,6 @@ def _checkout_reserve(lines: list[CheckoutRequestLine], email: str, client_ref: 
         raise CheckoutRefused(f"Not for sale here, no price set: {', '.join(unpriced)}.")
     if len({p.store_id for p in products.values()}) > 1 or len({p.currency for p in products.values()}) > 1:
         raise CheckoutRefused("All lines of one checkout must come from one store, in one currency.")
-    expires_at = timezone.now() + timedelta(minutes=settings.CHECKOUT_HOLD_MINUTES)
     with transaction.atomic():
         client_holds_check(client_ref=client_ref, wanted=_merged(lines),
                            names={pid: p.name for pid, p in products.items()})
@@ -82,10 +90,8 @@ def _checkout_reserve(lines: list[CheckoutRequestLine], email: str, client_ref: 
         checkout = Checkout.objects.create(
             email=email, client_ref=client_ref[:64], store_id=first.store_id, currency=first.currency, expires_at=expires_at,
             amount=sum(products[x.product_id].unit_amount * x.quantity for x in lines))
-        from inventory.services import stock_reserve_lines
-
         stock_reserve_lines(lines=[StockLine(x.product_id, x.quantity) for x in lines], hold_ref=str(checkout.pk),
-                            expires_at=expires_at)
+                            expires_at=units_held_until or expires_at)
         CheckoutLine.objects.bulk_create(
             CheckoutLine(checkout=checkout, product_id=pid, quantity=qty, unit_amount=products[pid].unit_amount)
             for pid, qty in _merged(lines).items())

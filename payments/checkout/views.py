@@ -84,6 +84,7 @@ def checkout_page_render(request, checkout: Checkout, *, card_form=None, error: 
         "card_form": card_form or OfflineCardForm(),
         "stripe_publishable_key": "" if offline else settings.STRIPE_PUBLISHABLE_KEY,
         "feed_path": checkout_feed_path(checkout.pk),
+        "returned_from_stripe": request.GET.get("from") == "stripe",
         "error": error,
     }
     return render(request, "payments/checkout.html", context, status=status)

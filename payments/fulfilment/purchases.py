@@ -22,6 +22,8 @@ from inventory.services import Sale, SaleBatchOutcome, StockLine, stock_sell_bat
 
 from ..models import Checkout, IntakeEvent, LinkSync, Order, OrderLine, StripeJob
 from ..settlement.records import stripe_jobs_record
+from ..intake.services import PURCHASE_EVENT_TYPES
+from .held import held_checkout_follow_session, held_checkouts_for_sessions
 from .sessions import PurchasedLine, lines_from_line_items, lines_from_session, link_products, session_is_paid_purchase
 
 
@@ -58,9 +60,17 @@ def _apply_purchases(intakes: list[IntakeEvent], objects: dict) -> list[int]:
     seen = set(Order.objects.filter(checkout_session_id__in=[s.get("id") for s in sessions.values()])
                .values_list("checkout_session_id", flat=True))
     stores = set(inventory_selectors.store_list().values_list("pk", flat=True))
+    held = held_checkouts_for_sessions(list(sessions.values()))
     plain_orders, purchases, waiting, done = [], [], [], []
     for intake in intakes:
         session = sessions[intake.pk]
+        if session.get("id") in held:
+            held_checkout_follow_session(checkout_id=held[session["id"]], session=session)
+            done.append(intake.pk)
+            continue
+        if intake.event_type not in PURCHASE_EVENT_TYPES:
+            done.append(intake.pk)  # a Payment Link session expiring: nothing was bought or held
+            continue
         if session.get("id") in seen:
             done.append(intake.pk)  # a second event for a session already decided
             continue

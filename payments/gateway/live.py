@@ -57,6 +57,22 @@ class LiveGateway:
 
         return self._call("checkout.session.line_items", session_id, send)
 
+    def checkout_session_create(self, *, params: dict, idempotency_key: str) -> dict:
+        return self._call(
+            "checkout.session.create", (params.get("metadata") or {}).get("checkout", ""), params=params,
+            idempotency_key=idempotency_key,
+            send=lambda: self._client.v1.checkout.sessions.create(params, options=self._options(idempotency_key)).to_dict())
+
+    def checkout_session_retrieve(self, session_id: str) -> dict:
+        return self._call("checkout.session.retrieve", session_id,
+                          lambda: self._client.v1.checkout.sessions.retrieve(session_id).to_dict())
+
+    def checkout_session_expire(self, session_id: str, *, idempotency_key: str) -> dict:
+        return self._call(
+            "checkout.session.expire", session_id, idempotency_key=idempotency_key,
+            send=lambda: self._client.v1.checkout.sessions.expire(
+                session_id, options=self._options(idempotency_key)).to_dict())
+
     def payment_intent_retrieve(self, payment_intent_id: str) -> dict:
         return self._call("payment_intent.retrieve", payment_intent_id,
                           lambda: self._client.v1.payment_intents.retrieve(payment_intent_id).to_dict())

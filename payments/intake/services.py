@@ -10,13 +10,16 @@ from ..bells import ring_fulfilment_on_commit
 from ..models import IntakeEvent
 
 PURCHASE_EVENT_TYPES = ("checkout.session.completed",)
+# A held checkout's session ending unpaid: its units go back on sale (payments/fulfilment/held.py).
+SESSION_END_EVENT_TYPES = ("checkout.session.expired",)
+SESSION_EVENT_TYPES = PURCHASE_EVENT_TYPES + SESSION_END_EVENT_TYPES
 PAYMENT_EVENT_TYPES = (
     "payment_intent.amount_capturable_updated",
     "payment_intent.succeeded",
     "payment_intent.payment_failed",
     "payment_intent.canceled",
 )
-OWNED_EVENT_TYPES = PURCHASE_EVENT_TYPES + PAYMENT_EVENT_TYPES
+OWNED_EVENT_TYPES = SESSION_EVENT_TYPES + PAYMENT_EVENT_TYPES
 
 
 def intake_record(*, event: Event) -> IntakeEvent | None:
@@ -26,7 +29,7 @@ def intake_record(*, event: Event) -> IntakeEvent | None:
     """
     if event.type not in OWNED_EVENT_TYPES:
         return None
-    kind = IntakeEvent.Kind.PURCHASE if event.type in PURCHASE_EVENT_TYPES else IntakeEvent.Kind.PAYMENT
+    kind = IntakeEvent.Kind.PURCHASE if event.type in SESSION_EVENT_TYPES else IntakeEvent.Kind.PAYMENT
     intake = IntakeEvent(event_id=event.id, event_type=event.type, kind=kind, event_created=event.created,
                          object_id=str((event.data.get("object") or {}).get("id") or ""),
                          next_attempt_at=event.created)

@@ -5,8 +5,9 @@ from django.db.models import Q
 
 
 class Checkout(models.Model):
-    """Our own checkout: units reserved first, then a manual-capture PaymentIntent, captured only
-    once the stock is ours. Its id is the hold reference of its reservations."""
+    """Units reserved first, then payment, captured only once the stock is ours. Its id is the hold
+    reference of its reservations. Paid either on our page (a manual-capture PaymentIntent) or, for
+    a QR buyer in held mode, on Stripe's page (a Checkout Session, `checkout_session_id`)."""
 
     class Status(models.TextChoices):
         RESERVED = "reserved", "Units held, awaiting payment"
@@ -27,7 +28,11 @@ class Checkout(models.Model):
     currency = models.CharField(max_length=3)
     payment_intent_id = models.CharField(max_length=255, blank=True)
     client_secret = models.CharField(max_length=255, blank=True)
-    expires_at = models.DateTimeField()
+    expires_at = models.DateTimeField(help_text="When the buyer's hold lapses (a session is then expired at Stripe).")
+    checkout_session_id = models.CharField(max_length=255, blank=True)
+    session_url = models.URLField(max_length=2000, blank=True)
+    session_expires_at = models.DateTimeField(null=True, blank=True,
+                                              help_text="Stripe's own deadline for the session.")
     resolution = models.TextField(blank=True)
     refund_id = models.CharField(max_length=255, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -38,6 +43,8 @@ class Checkout(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["payment_intent_id"], condition=~Q(payment_intent_id=""),
                                     name="checkout_one_payment_intent"),
+            models.UniqueConstraint(fields=["checkout_session_id"], condition=~Q(checkout_session_id=""),
+                                    name="checkout_one_session"),
             models.CheckConstraint(condition=Q(amount__gt=0), name="checkout_amount_positive"),
         ]
 

@@ -27,7 +27,7 @@ class IntakeEvent(LeasedWork):
     its work has come. The lease fields are used only while its line items are fetched."""
 
     class Kind(models.TextChoices):
-        PURCHASE = "purchase", "Checkout Session completed"
+        PURCHASE = "purchase", "Checkout Session completed or expired"
         PAYMENT = "payment", "PaymentIntent changed"
 
     class State(models.TextChoices):
@@ -68,6 +68,7 @@ class StripeJob(LeasedWork):
         GIVE_BACK = "give_back", "Give the money back (cancel, else refund)"
         FOLLOW = "follow", "Read the PaymentIntent and decide the checkout"
         LINE_ITEMS = "line_items", "Fetch a session's line items"
+        EXPIRE_SESSION = "expire_session", "Expire a held checkout's session, then release or sell"
 
     class State(models.TextChoices):
         PENDING = "pending", "Pending"

@@ -6,11 +6,16 @@ have made (StripeCall, mode=offline, and the log) and answers from its own noteb
 import time
 import uuid
 
+from django.conf import settings
 from django.db import transaction
+from django.urls import reverse
+
+from inventory import selectors as inventory_selectors
 
 from ..gateway.calls import stripe_call_record
 from ..gateway.errors import GatewayRejected
 from ..models import OfflineStripeObject, StripeCall
+from .shapes import offline_checkout_session
 
 OFFLINE_DECLINING_CARDS = {"pm_card_chargeDeclined", "pm_card_visa_chargeDeclined", "pm_card_chargeCustomerFail"}
 
@@ -38,6 +43,33 @@ class OfflineGateway:
     def checkout_session_line_items(self, session_id: str) -> list[dict]:
         self._note("checkout.session.line_items", session_id, outcome="answered from offline notebook")
         return self._get(session_id).get("line_items", {}).get("data", [])
+
+    def checkout_session_create(self, *, params: dict, idempotency_key: str) -> dict:
+        """A session whose URL is the demo's simulated hosted checkout page (payments/offline/views.py)."""
+        session_id = "cs_offline_" + uuid.uuid5(uuid.NAMESPACE_URL, idempotency_key).hex[:24]
+        existing = OfflineStripeObject.objects.filter(pk=session_id).first()
+        if existing:  # same idempotency key: the same session, as Stripe would replay it
+            return existing.data
+        self._note("checkout.session.create", (params.get("metadata") or {}).get("checkout", ""), params,
+                   idempotency_key)
+        url = settings.SITE_URL + reverse("payments:offline_hosted_checkout", kwargs={"session_id": session_id})
+        store_id = (params.get("metadata") or {}).get("store_id")
+        prices = {item["price"]: _price_of(item["price"], store_id) for item in params.get("line_items") or []
+                  if "price" in item}
+        return self._put(offline_checkout_session(session_id=session_id, params=params, url=url, prices=prices))
+
+    def checkout_session_retrieve(self, session_id: str) -> dict:
+        self._note("checkout.session.retrieve", session_id, outcome="answered from offline notebook")
+        return self._get(session_id)
+
+    def checkout_session_expire(self, session_id: str, *, idempotency_key: str) -> dict:
+        with transaction.atomic():
+            session = self._get(session_id)
+            if session["status"] != "open":
+                raise GatewayRejected(f"Offline: a {session['status']} Checkout Session cannot be expired.",
+                                      code="checkout_session_not_open")
+            self._note("checkout.session.expire", session_id, idempotency_key=idempotency_key)
+            return self._put({**session, "status": "expired", "url": None})
 
     def payment_intent_retrieve(self, payment_intent_id: str) -> dict:
         self._note("payment_intent.retrieve", payment_intent_id, outcome="answered from offline notebook")
@@ -124,3 +156,11 @@ class OfflineGateway:
     def notebook_put(self, data: dict) -> dict:
         """Let the offline simulator (simulate_purchase, seed_demo) place objects Stripe would hold."""
         return self._put(data)
+
+
+def _price_of(price_id: str, store_id: str | None) -> tuple[int, str]:
+    """What Stripe would know of a price: offline, our catalogue is the only record of it."""
+    product = inventory_selectors.product_for_price(price_id=price_id, store_id=store_id)
+    if product is None:
+        raise GatewayRejected(f"Offline: no such price: '{price_id}'.", code="resource_missing")
+    return product.unit_amount, product.currency

@@ -12,11 +12,12 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 
+from django.db import connection
 from django.views.decorators.debug import sensitive_variables
 
 from inventory.models import Product
 
-from ..gateway import get_gateway, webhook_signature_header
+from ..gateway import GatewayRejected, get_gateway, webhook_signature_header
 from .gateway import OfflineGateway
 from .shapes import stripe_shape
 
@@ -63,12 +64,22 @@ def checkout_session_completed(*, product: Product, quantity: int, capture_metho
     if isinstance(gateway, OfflineGateway):
         gateway.notebook_put({**session, "line_items": {"object": "list", "data": [item], "has_more": False}})
         gateway.notebook_put(intent)
-    event = stripe_shape("event", id=event_id, type="checkout.session.completed", data={"object": session},
-                         created=int(time.time()), api_version="2024-06-20", pending_webhooks=1,
+    return signed_event(event_type="checkout.session.completed", obj=session, secret=secret, timestamp=timestamp,
+                        event_id=event_id)
+
+
+@sensitive_variables("secret")
+def signed_event(*, event_type: str, obj: dict, secret: str, timestamp: int | None = None,
+                 event_id: str = "") -> SignedDelivery:
+    """Stripe's event of `event_type` about `obj`, signed with the endpoint's secret."""
+    now = int(time.time())
+    event = stripe_shape("event", id=event_id or f"evt_sim_{secrets.token_hex(8)}", type=event_type,
+                         data={"object": obj}, created=now, api_version="2024-06-20", pending_webhooks=1,
                          request={"id": None, "idempotency_key": None})
     body = json.dumps(event)
-    signature = webhook_signature_header(body, secret, timestamp or int(time.time()))
-    return SignedDelivery(event_id=event_id, session_id=session_id, body=body, signature=signature)
+    signature = webhook_signature_header(body, secret, timestamp or now)
+    session_id = obj["id"] if obj.get("object") == "checkout.session" else ""
+    return SignedDelivery(event_id=event["id"], session_id=session_id, body=body, signature=signature)
 
 
 def delivery_post(delivery: SignedDelivery, *, url: str, timeout: float = 30.0) -> tuple[int, str]:
@@ -103,13 +114,7 @@ def payment_intent_event(*, intent: dict, secret: str, timestamp: int | None = N
         if not intent.get("last_payment_error"):
             raise ValueError(f"No event to send for a PaymentIntent in {intent['status']}.")
         event_type = "payment_intent.payment_failed"
-    now = int(time.time())
-    event = stripe_shape("event", id=f"evt_sim_{secrets.token_hex(8)}", type=event_type, data={"object": intent},
-                         created=now, api_version="2024-06-20", pending_webhooks=1,
-                         request={"id": None, "idempotency_key": None})
-    body = json.dumps(event)
-    signature = webhook_signature_header(body, secret, timestamp or now)
-    return SignedDelivery(event_id=event["id"], session_id="", body=body, signature=signature)
+    return signed_event(event_type=event_type, obj=intent, secret=secret, timestamp=timestamp)
 
 
 @sensitive_variables("secret")
@@ -127,3 +132,39 @@ def payment_intent_confirm_offline(*, payment_intent_id: str, payment_method: st
                                             idempotency_key=idempotency_key)
     status, _ = delivery_post(payment_intent_event(intent=intent, secret=secret), url=webhook_url)
     return intent, status
+
+
+# --- A held checkout's Checkout Session, offline: the simulated hosted page's "Pay" -----------------
+
+@sensitive_variables("secret")
+def checkout_session_pay_offline(*, session_id: str, secret: str, webhook_url: str, email: str = "") -> tuple[dict, int]:
+    """Complete an open offline session as Stripe would after a card payment, then deliver the
+    signed checkout.session.completed to our webhook. Returns the session and the webhook's status."""
+    gateway = get_gateway()
+    if not isinstance(gateway, OfflineGateway):
+        raise RuntimeError("The simulated hosted checkout is only for the offline gateway.")
+    session = gateway.checkout_session_retrieve(session_id)
+    if session["status"] != "open":
+        raise GatewayRejected(f"This payment page is {session['status']}: it can no longer take a payment.",
+                              code="checkout_session_not_open")
+    offline = session.get("offline") or {}
+    manual = offline.get("capture_method") == "manual"
+    amount = session["amount_total"]
+    intent = stripe_shape("payment_intent", id=f"pi_sim_{secrets.token_hex(8)}", amount=amount,
+                          currency=session["currency"], capture_method="manual" if manual else "automatic",
+                          metadata=offline.get("payment_intent_metadata") or {}, last_payment_error=None,
+                          next_action=None, status="requires_capture" if manual else "succeeded",
+                          amount_capturable=amount if manual else 0, amount_received=0 if manual else amount,
+                          created=int(time.time()))
+    gateway.notebook_put(intent)
+    session = gateway.notebook_put({**session, "status": "complete", "url": None, "payment_intent": intent["id"],
+                                    "payment_status": "unpaid" if manual else "paid",
+                                    "customer_details": {"email": email or None}})
+    public = {k: v for k, v in session.items() if k != "offline"}
+    # The event goes to this same server: give our database connection back first, or a burst of
+    # payments could hold every pooled connection while their webhooks wait for one.
+    if not connection.in_atomic_block:
+        connection.close()
+    status, _ = delivery_post(signed_event(event_type="checkout.session.completed", obj=public, secret=secret),
+                              url=webhook_url)
+    return session, status

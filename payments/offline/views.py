@@ -13,13 +13,15 @@ from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_http_methods, require_POST
 
 from inventory import selectors as inventory_selectors
+from swagstore.money import money
 
 from ..checkout.views import checkout_or_404, checkout_page_render
 from ..endpoints import webhook_endpoint_local
-from ..gateway import GatewayError, gateway_is_offline
+from ..gateway import GatewayError, gateway_is_offline, get_gateway
 from ..models import Checkout
 from .forms import OfflineCardForm
-from .simulator import checkout_session_completed, delivery_post, payment_intent_confirm_offline
+from .simulator import (checkout_session_completed, checkout_session_pay_offline, delivery_post,
+                        payment_intent_confirm_offline)
 
 
 class OfflinePayForm(forms.Form):
@@ -79,6 +81,44 @@ def offline_checkout_confirm(request, checkout_id):
     if status != 200:
         messages.error(request, f"The store's webhook answered {status}; the status below may lag behind.")
     return redirect("payments:checkout_page", checkout_id=checkout.pk)
+
+
+@sensitive_variables()
+@require_http_methods(["GET", "POST"])
+def offline_hosted_checkout(request, session_id: str):
+    """Offline only: a clearly labelled stand-in for Stripe's hosted checkout page of a held checkout.
+
+    Pay completes the session and sends the store Stripe's signed checkout.session.completed, then
+    goes to the session's success URL; Leave goes to its cancel URL, as Stripe's back link does.
+    """
+    if not gateway_is_offline():
+        raise Http404("The simulated payment page exists only while Stripe is offline.")
+    try:
+        session = get_gateway().checkout_session_retrieve(session_id)
+    except GatewayError:
+        raise Http404("No such payment page.") from None
+    if request.method == "GET" or session["status"] != "open":
+        status = 200 if request.method == "GET" else 409
+        return _hosted_page(request, session, status=status)
+    if request.POST.get("action") == "leave":
+        return redirect(session["cancel_url"])
+    endpoint = webhook_endpoint_local()
+    if endpoint is None:
+        return _hosted_page(request, session, status=503,
+                            error="No webhook endpoint is configured: run `manage.py stripe_endpoint` first.")
+    try:
+        _, status = checkout_session_pay_offline(session_id=session_id, secret=endpoint.secret,
+                                                 webhook_url=_webhook_url(endpoint))
+    except GatewayError as exc:
+        return _hosted_page(request, session, status=409, error=str(exc))
+    if status != 200:
+        messages.error(request, f"The store's webhook answered {status}; the status below may lag behind.")
+    return redirect(session["success_url"])
+
+
+def _hosted_page(request, session: dict, *, status: int, error: str = ""):
+    context = {"session": session, "total": money(session["amount_total"], session["currency"]), "error": error}
+    return render(request, "payments/offline_hosted_checkout.html", context, status=status)
 
 
 def _webhook_url(endpoint) -> str:

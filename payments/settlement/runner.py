@@ -25,6 +25,7 @@ from ..models import IntakeEvent, LinkSync, StripeJob
 from .links import link_sync_run
 from .money import payment_capture, payment_give_back
 from .outcomes import payment_problem
+from .sessions import session_expire_run
 
 log = logging.getLogger(__name__)
 CLAIM_BATCH = 10
@@ -73,7 +74,8 @@ def _lease_seconds() -> float:
 
 
 HANDLERS = {StripeJob.Action.CAPTURE: payment_capture, StripeJob.Action.GIVE_BACK: payment_give_back,
-            StripeJob.Action.FOLLOW: checkout_follow_run, StripeJob.Action.LINE_ITEMS: line_items_fetch}
+            StripeJob.Action.FOLLOW: checkout_follow_run, StripeJob.Action.LINE_ITEMS: line_items_fetch,
+            StripeJob.Action.EXPIRE_SESSION: session_expire_run}
 
 
 def _job_handler(job: StripeJob):

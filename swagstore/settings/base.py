@@ -216,6 +216,17 @@ DJSTRIPE_FOREIGN_KEY_TO_FIELD = "id"
 # Store every verified event ourselves, without dj-stripe's default Stripe API calls.
 DJSTRIPE_WEBHOOK_EVENT_CALLBACK = "payments.intake.webhooks.store_verified_event"
 CHECKOUT_HOLD_MINUTES = env.int("CHECKOUT_HOLD_MINUTES", default=15)
+# Held checkout (QR buyers, payments/checkout/held.py): the buyer's hold, then Stripe's session,
+# which Stripe keeps open at least 30 minutes; the units stay held until the session's deadline
+# plus a margin, and are released earlier only once Stripe has expired the session.
+HELD_CHECKOUT_HOLD_MINUTES = env.int("HELD_CHECKOUT_HOLD_MINUTES", default=10)
+HELD_CHECKOUT_SESSION_MINUTES = env.int("HELD_CHECKOUT_SESSION_MINUTES", default=31)
+HELD_CHECKOUT_GRACE_MINUTES = env.int("HELD_CHECKOUT_GRACE_MINUTES", default=5)
+if not 30 < HELD_CHECKOUT_SESSION_MINUTES <= 24 * 60:
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured("HELD_CHECKOUT_SESSION_MINUTES must be above 30 (Stripe's minimum, with a margin "
+                               "for clock skew) and at most 1440 (Stripe's maximum).")
 # What one client (address) may hold at once: payments/checkout/limits.py, README "Security".
 CHECKOUT_MAX_OPEN_PER_CLIENT = env.int("CHECKOUT_MAX_OPEN_PER_CLIENT", default=3)
 CHECKOUT_MAX_UNITS_PER_PRODUCT = env.int("CHECKOUT_MAX_UNITS_PER_PRODUCT", default=5)

@@ -1,0 +1,293 @@
+#!/usr/bin/env python
+"""200 buyers scan one product's QR code at once for 20 units, in each QR mode (issue 10).
+
+    .venv/bin/python bench/qr_burst.py [--buyers 200] [--units 20] [--concurrency 200]
+        [--web-processes 2] [--database swagstore_bench_qr] [--fresh-db] [--json figures.json]
+
+Runs the Procfile's web process (gunicorn with uvicorn workers, a connection pool each) on PostgreSQL (--database, created
+and migrated on first use, flushed every run), with Stripe offline (the offline gateway records
+every call it would make as a StripeCall row, which is what is counted here) and tasks in-process.
+Each buyer is its own client address (X-Forwarded-For behind one trusted proxy), so the per-client
+caps apply per buyer, as at a real booth.
+
+payment_link   every buyer opens /q/<code>/ (timed: scan → 302 to the Payment Link), then pays on
+               the link: a signed checkout.session.completed per buyer, manual capture, posted to
+               the webhook. Figures: sold, paid then given back (refunds / cancellations).
+held_checkout  every buyer opens /q/<code>/ (for the form and its CSRF token), then submits
+               quantity 1 (timed: submit → 303 to the Checkout Session, or → 409 "gone");
+               each buyer who got a session pays on the simulated hosted page.
+
+Prints one row per mode; exits 1 if an invariant fails (stock 0, sold = units, held mode: no
+refund, no cancellation, no session for a turned-away buyer; then reconcile_stock passes).
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import aiohttp
+
+ROOT = Path(__file__).resolve().parents[1]
+PG = "postgres://postgres@127.0.0.1:5432/"
+SECRET = "whsec_bench_qr"
+CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def psql(sql: str, db: str = "postgres") -> str:
+    return subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", db, "-Atqc", sql],
+                          capture_output=True, text=True, check=True, timeout=60).stdout.strip()
+
+
+def bench_env(database: str, site_url: str) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("STRIPE_", "DATABASE_", "REDIS_"))}
+    env.update(DJANGO_SETTINGS_MODULE="swagstore.settings.base", DATABASE_URL=PG + database, SITE_URL=site_url,
+               STRIPE_WEBHOOK_SECRET=SECRET, SECRET_KEY="bench-" + "x" * 50, DEBUG="0",
+               ALLOWED_HOSTS="127.0.0.1,localhost", CELERY_TASK_ALWAYS_EAGER="true", TRUSTED_PROXY_COUNT="1",
+               LOG_LEVEL="WARNING", PYTHONUNBUFFERED="1", DATABASE_POOL="true")
+    return env
+
+
+def prepare_database(env: dict, name: str, fresh: bool) -> None:
+    if fresh:
+        psql(f'drop database if exists "{name}" with (force)')
+    if psql(f"select 1 from pg_database where datname='{name}'") != "1":
+        psql(f'create database "{name}"')
+    for command in (["migrate", "--noinput"], ["flush", "--noinput"], ["stripe_endpoint"]):
+        done = subprocess.run([sys.executable, "manage.py", *command, "-v0"], cwd=ROOT, env=env, capture_output=True,
+                              text=True, timeout=600)
+        if done.returncode:
+            sys.exit(f"manage.py {command[0]} failed (try --fresh-db):\n{done.stdout}{done.stderr}")
+
+
+def start_web(env: dict, port: int, processes: int, rundir: Path) -> subprocess.Popen:
+    log = open(rundir / "web.log", "w")
+    web = subprocess.Popen([str(Path(sys.executable).parent / "gunicorn"), "swagstore.asgi:application", "-k",
+                            "uvicorn_worker.UvicornWorker", "--workers", str(processes), "--bind",
+                            f"127.0.0.1:{port}"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return web
+        except OSError:
+            time.sleep(0.2)
+    web.kill()
+    sys.exit(f"the web server did not start (see {rundir / 'web.log'})")
+
+
+# ------------------------------------------------------------------ the buyers
+
+async def link_buyer(session: aiohttp.ClientSession, base: str, code: str, n: int) -> float:
+    started = time.perf_counter()
+    async with session.get(f"{base}/q/{code}/", headers=_client(n), allow_redirects=False) as answer:
+        assert answer.status == 302, f"scan answered {answer.status}"
+    return time.perf_counter() - started
+
+
+async def held_buyer(base: str, code: str, n: int) -> tuple[int, float, str]:
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
+        async with session.get(f"{base}/q/{code}/", headers=_client(n)) as page:
+            token = _csrf(page.status, await page.text())
+        started = time.perf_counter()
+        async with session.post(f"{base}/q/{code}/", data={"quantity": "1", "csrfmiddlewaretoken": token},
+                                headers={**_client(n), "Referer": f"{base}/q/{code}/"},
+                                allow_redirects=False) as answer:
+            took = time.perf_counter() - started
+            return answer.status, took, answer.headers.get("Location", "")
+
+
+async def held_pay(base: str, session_url: str) -> int:
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
+        async with session.get(session_url) as page:
+            token = _csrf(page.status, await page.text())
+        async with session.post(session_url, data={"action": "pay", "csrfmiddlewaretoken": token},
+                                headers={"Referer": session_url}, allow_redirects=False) as answer:
+            return answer.status
+
+
+def _csrf(status: int, html: str) -> str:
+    found = CSRF.search(html)
+    if found is None:
+        raise RuntimeError(f"no form on the page (HTTP {status}): {html[:300]!r}")
+    return found.group(1)
+
+
+def _client(n: int) -> dict:
+    return {"X-Forwarded-For": f"10.{n // 65536 % 256}.{n // 256 % 256}.{n % 256}"}
+
+
+async def bounded(tasks, limit: int):
+    gate = asyncio.Semaphore(limit)
+
+    async def run(task):
+        async with gate:
+            return await task
+
+    return await asyncio.gather(*(run(t) for t in tasks))
+
+
+# ------------------------------------------------------------------ the two modes
+# Django is set up in main() only once the bench's environment is in place, so the functions below
+# import the project's modules themselves.
+
+def seed(mode: str, units: int):
+    """One product in a store of its own, in `mode`; in link mode its Payment Link is in the offline
+    notebook, where settlement switches it off at zero as it would at Stripe."""
+    from inventory.models import Product, QrMode, Store
+    from inventory.services import stock_increase
+    from payments.gateway import get_gateway
+    from payments.offline.simulator import offline_payment_link_shape
+
+    store = Store.objects.create(pk=f"store_QR{mode[:4].upper()}", name=f"QR bench ({mode})", qr_mode=QrMode(mode))
+    link = mode == QrMode.PAYMENT_LINK
+    product = Product.objects.create(store=store, stripe_product_id="prod_QRBench", name="Bench tee",
+                                     stripe_price_id=f"price_qr_{mode}", unit_amount=2500, currency="usd",
+                                     max_per_checkout=1, payment_link_id=f"plink_qr_{mode}" if link else "",
+                                     payment_link_url=f"https://buy.stripe.com/test_qr_{mode}" if link else "")
+    if link:
+        get_gateway().notebook_put(offline_payment_link_shape(product=product, url=product.payment_link_url))
+    stock_increase(product=product, quantity=units, source="bench-initial", reason="initial")
+    return product
+
+
+def run_link_mode(args, base: str) -> dict:
+    from django.urls import reverse
+
+    from payments.endpoints import webhook_endpoint_local
+    from payments.offline.simulator import checkout_session_completed
+
+    product, calls_before = seed("payment_link", args.units), stripe_calls()
+    endpoint = webhook_endpoint_local()
+    url = base + reverse("djstripe:djstripe_webhook_by_uuid", kwargs={"uuid": endpoint.djstripe_uuid})
+
+    async def crowd():
+        async with aiohttp.ClientSession() as session:
+            return await bounded([link_buyer(session, base, product.scan_code, n) for n in range(args.buyers)],
+                                 args.concurrency)
+
+    latencies = asyncio.run(crowd())
+    # Every buyer reached the link before anyone's payment landed: all of them pay.
+    deliveries = [checkout_session_completed(product=product, quantity=1, capture_method="manual",
+                                             secret=endpoint.secret) for _ in range(args.buyers)]
+    statuses = asyncio.run(_post_all(deliveries, url, args.concurrency))
+    assert all(s == 200 for s in statuses), f"webhook answers: {sorted(set(statuses))}"
+    return figures("payment_link", product, latencies, turned_away=0, calls_before=calls_before)
+
+
+async def _post_all(deliveries, url: str, limit: int) -> list[int]:
+    from payments.offline.simulator import delivery_post
+
+    loop = asyncio.get_running_loop()
+    return await bounded([loop.run_in_executor(None, lambda d=d: delivery_post(d, url=url)[0]) for d in deliveries],
+                         limit)
+
+
+def run_held_mode(args, base: str) -> dict:
+    product, calls_before = seed("held_checkout", args.units), stripe_calls()
+    results = asyncio.run(bounded([held_buyer(base, product.scan_code, n) for n in range(args.buyers)],
+                                  args.concurrency))
+    winners = [location for status, _, location in results if status == 303]
+    turned_away = sum(1 for status, _, _ in results if status == 409)
+    other = sorted({status for status, _, _ in results} - {303, 409})
+    assert not other, f"unexpected answers to a scan: {other}"
+    paid = asyncio.run(bounded([held_pay(base, url) for url in winners], args.concurrency))
+    assert all(s == 302 for s in paid), f"pay answers: {sorted(set(paid))}"
+    return figures("held_checkout", product, [took for _, took, _ in results], turned_away=turned_away,
+                   calls_before=calls_before)
+
+
+def stripe_calls() -> dict[str, int]:
+    from django.db.models import Count
+
+    from payments.models import StripeCall
+
+    return dict(StripeCall.objects.values_list("operation").annotate(n=Count("id")))
+
+
+def figures(mode: str, product, latencies: list[float], *, turned_away: int, calls_before: dict) -> dict:
+    from inventory.models import Product, StockMovement
+    from payments.settlement.runner import settlement_drain
+
+    settlement_drain(seconds=120)  # whatever the web process left for a later bell
+    product = Product.objects.get(pk=product.pk)
+    calls = {op: n - calls_before.get(op, 0) for op, n in stripe_calls().items()}
+    sold = -sum(StockMovement.objects.filter(product=product, delta__lt=0).values_list("delta", flat=True))
+    ordered = sorted(latencies)
+    return {"mode": mode, "buyers": len(latencies), "sold": sold, "stock_left": product.inventory,
+            "turned_away": turned_away, "cancellations": calls.get("payment_intent.cancel", 0),
+            "refunds": calls.get("refund.create", 0), "sessions": calls.get("checkout.session.create", 0),
+            "p50_ms": 1000 * statistics.median(ordered), "p99_ms": 1000 * ordered[int(0.99 * (len(ordered) - 1))]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--buyers", type=int, default=200)
+    parser.add_argument("--units", type=int, default=20)
+    parser.add_argument("--concurrency", type=int, default=200)
+    parser.add_argument("--web-processes", type=int, default=2)
+    parser.add_argument("--database", default="swagstore_bench_qr")
+    parser.add_argument("--fresh-db", action="store_true")
+    parser.add_argument("--json", help="write the figures here too")
+    args = parser.parse_args()
+    if not 0 < args.units < args.buyers:
+        parser.error("need 0 < --units < --buyers")
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = bench_env(args.database, base)
+    prepare_database(env, args.database, args.fresh_db)
+    os.environ.update(env)
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    rundir = Path(tempfile.mkdtemp(prefix="qr_burst."))
+    web = start_web(env, port, args.web_processes, rundir)
+    try:
+        rows = [run_link_mode(args, base), run_held_mode(args, base)]
+    finally:
+        web.terminate()
+        web.wait(timeout=30)
+    print(f"{args.buyers} buyers, {args.units} units, {args.web_processes} web processes (logs: {rundir})")
+    print("| mode | sold | turned away before paying | paid, then cancelled / refunded | sessions created "
+          "| scan → redirect p50 / p99 |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for r in rows:
+        print(f"| {r['mode']} | {r['sold']} | {r['turned_away']} | {r['cancellations']} / {r['refunds']} "
+              f"| {r['sessions']} | {r['p50_ms']:.0f} / {r['p99_ms']:.0f} ms |")
+    if args.json:
+        Path(args.json).write_text(json.dumps(rows, indent=2))
+    link, held = rows
+    failed = [m for m, ok in [
+        ("every unit sold in both modes", link["sold"] == held["sold"] == args.units),
+        ("no stock left", link["stock_left"] == held["stock_left"] == 0),
+        ("link mode gave back every oversold payment", link["cancellations"] + link["refunds"] == args.buyers - args.units),
+        ("held mode: no refund, no cancellation", held["cancellations"] == held["refunds"] == 0),
+        ("held mode: every other buyer turned away before paying", held["turned_away"] == args.buyers - args.units),
+        ("held mode: a session only for a buyer with units", held["sessions"] == args.units),
+    ] if not ok]
+    done = subprocess.run([sys.executable, "manage.py", "reconcile_stock"], cwd=ROOT, env=env, capture_output=True,
+                          text=True)
+    if done.returncode:
+        failed.append(f"reconcile_stock: {done.stdout}{done.stderr}".strip())
+    if failed:
+        sys.exit("FAILED: " + "; ".join(failed))
+
+
+if __name__ == "__main__":
+    main()
