@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from inventory import selectors as inventory_selectors
 from inventory.exceptions import InsufficientStock
-from inventory.services import StockLine, reservation_release, stock_decrease_lines, stock_increase
+from inventory.services import StockLine, reservation_release, stock_decrease_lines, stock_increase, stock_reserve_lines
 
 from .broadcast import checkout_broadcast_on_commit
 from .limits import client_holds_check
@@ -82,8 +82,6 @@ def _checkout_reserve(lines: list[CheckoutRequestLine], email: str, client_ref: 
         checkout = Checkout.objects.create(
             email=email, client_ref=client_ref[:64], store_id=first.store_id, currency=first.currency, expires_at=expires_at,
             amount=sum(products[x.product_id].unit_amount * x.quantity for x in lines))
-        from inventory.services import stock_reserve_lines
-
         stock_reserve_lines(lines=[StockLine(x.product_id, x.quantity) for x in lines], hold_ref=str(checkout.pk),
                             expires_at=expires_at)
         CheckoutLine.objects.bulk_create(
