@@ -11,7 +11,7 @@ from django.db.models import Count
 from django.urls import reverse
 from django.utils.html import format_html
 
-from swagstore.admin_readonly import ReadOnlyAdminMixin
+from common.admin_readonly import ReadOnlyAdminMixin
 
 from . import selectors
 from .exceptions import InvalidStockChange

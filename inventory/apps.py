@@ -6,4 +6,5 @@ class InventoryConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from . import receivers  # noqa: F401  (waitlist follows stock_changed)
+        # In ready(): receivers import models, which need the app registry (waitlist follows stock_changed).
+        from . import receivers  # noqa: F401

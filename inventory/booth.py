@@ -7,11 +7,13 @@ carry, and which change as time passes) from the JSON views below on each stock 
 
 from django.contrib import admin
 from django.contrib.admin.views.decorators import staff_member_required
-from django.http import Http404, JsonResponse
+from django.http import JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+
+from common.lookups import or_404
 
 from . import selectors
 from .routing import stock_feed_path
@@ -19,18 +21,11 @@ from .routing import stock_feed_path
 BOOTH_WINDOW_MINUTES = 15
 
 
-def _store_or_404(store_id: str):
-    try:
-        return selectors.store_get(store_id=store_id)
-    except selectors.Store.DoesNotExist:
-        raise Http404(f"No store {store_id!r}.")
-
-
 # --- Booth screen ----------------------------------------------------------------------------------
 
 @require_GET
 def booth_screen(request, store_id: str):
-    store = _store_or_404(store_id)
+    store = or_404(selectors.store_get, store_id=store_id)
     board = selectors.booth_board(store=store, window_minutes=BOOTH_WINDOW_MINUTES)
     return render(request, "inventory/booth.html", {"store": store, "board": board, "window_minutes": BOOTH_WINDOW_MINUTES,
                                                    "feed_path": stock_feed_path(store.pk)})
@@ -40,7 +35,7 @@ def booth_screen(request, store_id: str):
 @never_cache
 def booth_sales_json(request, store_id: str):
     """Units sold per product in the booth's window, with the stock they were read with."""
-    store = _store_or_404(store_id)
+    store = or_404(selectors.store_get, store_id=store_id)
     board = selectors.booth_board(store=store, window_minutes=BOOTH_WINDOW_MINUTES)
     return JsonResponse({
         "store": store.pk,

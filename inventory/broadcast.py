@@ -6,6 +6,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 
+from .selectors import stock_snapshot
 from .signals import stock_changed
 
 log = logging.getLogger(__name__)
@@ -29,8 +30,6 @@ def stock_after_commit(product_id: int) -> None:
 
 
 def stock_broadcast(product_id: int) -> None:
-    from .selectors import stock_snapshot
-
     snapshot = stock_snapshot(product_id=product_id)
     message = {"type": "stock.updated", **snapshot}
     layer = get_channel_layer()

@@ -2,7 +2,7 @@
 
 from channels.db import database_sync_to_async
 
-from swagstore.websockets import ReadOnlyFeedConsumer
+from common.websockets import ReadOnlyFeedConsumer
 
 from . import selectors
 from .broadcast import product_group, store_group

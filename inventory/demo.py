@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from .models import Product, QrMode, Store
 from .services import stock_increase
+from .signals import demo_product_seeded
 
 # Hall A sells through Payment Links, Hall B holds stock first (README, "Two ways to sell at the booth").
 STORES = [("store_DEMO01", "Swag booth — Hall A", QrMode.PAYMENT_LINK),
@@ -59,20 +60,9 @@ def _product(store_id, stripe_id, name, price, stock, threshold, attributes, tag
     )
     # The ledger source makes this a no-op when the demo was seeded before.
     stock_increase(product=product, quantity=stock, source=f"seed_demo:{product.pk}", reason="initial")
-    _offline_link(product)
+    demo_product_seeded.send(sender=demo_catalogue_seed, product=product)
     return product, is_new
 
 
 def _offline_pay_url(link_id: str) -> str:
     return settings.SITE_URL + reverse("payments:offline_pay", kwargs={"payment_link_id": link_id})
-
-
-def _offline_link(product: Product) -> None:
-    from payments.gateway import gateway_is_offline, get_gateway
-    from payments.models import OfflineStripeObject
-    from payments.offline.simulator import offline_payment_link_shape
-
-    gateway = get_gateway()
-    if gateway_is_offline() and not OfflineStripeObject.objects.filter(pk=product.payment_link_id).exists():
-        product.refresh_from_db()
-        gateway.notebook_put(offline_payment_link_shape(product=product, url=product.payment_link_url))

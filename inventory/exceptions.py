@@ -1,5 +1,7 @@
 from dataclasses import dataclass
 
+from common.lookups import NotFound
+
 
 @dataclass(frozen=True)
 class Shortfall:
@@ -22,3 +24,17 @@ class InsufficientStock(Exception):
 
 class InvalidStockChange(ValueError):
     """A stock change that makes no sense (zero or negative quantity, negative level)."""
+
+
+class StoreNotFound(NotFound):
+    def __init__(self, store_id: str):
+        self.store_id = store_id
+        super().__init__(f"No store {store_id!r}.")
+
+
+class ProductNotFound(NotFound):
+    def __init__(self, *, store_id: str | None = None, stripe_product_id: str | None = None,
+                 product_id: int | None = None):
+        self.store_id, self.stripe_product_id, self.product_id = store_id, stripe_product_id, product_id
+        super().__init__(f"No product {stripe_product_id!r} in store {store_id!r}." if product_id is None
+                         else f"No product with id {product_id}.")

@@ -6,9 +6,8 @@ from datetime import timedelta
 from django.db.models import OuterRef, QuerySet, Subquery, Sum
 from django.utils import timezone
 
+from .exceptions import ProductNotFound, StoreNotFound
 from .models import Product, RetiredScanCode, StockMovement, Store
-
-__all__ = ["Product", "Store"]
 
 
 def store_list() -> QuerySet[Store]:
@@ -16,7 +15,10 @@ def store_list() -> QuerySet[Store]:
 
 
 def store_get(*, store_id: str) -> Store:
-    return Store.objects.get(pk=store_id)
+    try:
+        return Store.objects.get(pk=store_id)
+    except Store.DoesNotExist:
+        raise StoreNotFound(store_id) from None
 
 
 def product_list_for_store(*, store: Store) -> QuerySet[Product]:
@@ -24,12 +26,18 @@ def product_list_for_store(*, store: Store) -> QuerySet[Product]:
 
 
 def product_get(*, store_id: str, stripe_product_id: str) -> Product:
-    return Product.objects.with_availability().select_related("store").get(
-        store_id=store_id, stripe_product_id=stripe_product_id)
+    try:
+        return Product.objects.with_availability().select_related("store").get(
+            store_id=store_id, stripe_product_id=stripe_product_id)
+    except Product.DoesNotExist:
+        raise ProductNotFound(store_id=store_id, stripe_product_id=stripe_product_id) from None
 
 
 def product_by_id(*, product_id: int) -> Product:
-    return Product.objects.with_availability().select_related("store").get(pk=product_id)
+    try:
+        return Product.objects.with_availability().select_related("store").get(pk=product_id)
+    except Product.DoesNotExist:
+        raise ProductNotFound(product_id=product_id) from None
 
 
 def products_by_ids(*, product_ids: list[int]) -> list[Product]:
@@ -72,8 +80,11 @@ SNAPSHOT_FIELDS = ("store_id", "stripe_product_id", "name", "inventory", "low_st
 
 def stock_snapshot(*, product_id: int) -> dict:
     """What a page needs to show one product's stock, as broadcast to its watchers."""
-    return _snapshot(Product.objects.with_availability().select_related("store").only(*SNAPSHOT_FIELDS)
-                     .get(pk=product_id))
+    try:
+        return _snapshot(Product.objects.with_availability().select_related("store").only(*SNAPSHOT_FIELDS)
+                         .get(pk=product_id))
+    except Product.DoesNotExist:
+        raise ProductNotFound(product_id=product_id) from None
 
 
 def _snapshot(p: Product) -> dict:

@@ -10,3 +10,7 @@ stock_changed = Signal()
 # Sent by reconcile_stock with `older_than` (a datetime); each receiver returns a list of problems
 # (one line each) found in its own records, e.g. purchases stored but never applied.
 reconcile_requested = Signal()
+
+# Sent by seed_demo for each demo product, inside its transaction, so that payments can give it an
+# offline Payment Link (inventory never imports payments); carries the product.
+demo_product_seeded = Signal()

@@ -5,23 +5,11 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
+from common.lookups import or_404
+
 from . import selectors
 from .qr import qr_svg, qr_svg_document
 from .routing import stock_feed_path
-
-
-def _store_or_404(store_id: str):
-    try:
-        return selectors.store_get(store_id=store_id)
-    except selectors.Store.DoesNotExist:
-        raise Http404(f"No store {store_id!r}.")
-
-
-def _product_or_404(store_id: str, product_id: str):
-    try:
-        return selectors.product_get(store_id=store_id, stripe_product_id=product_id)
-    except selectors.Product.DoesNotExist:
-        raise Http404(f"No product {product_id!r} in store {store_id!r}.")
 
 
 @require_safe
@@ -31,7 +19,7 @@ def store_index(request):
 
 @require_safe
 def store_page(request, store_id: str):
-    store = _store_or_404(store_id)
+    store = or_404(selectors.store_get, store_id=store_id)
     products = selectors.product_list_for_store(store=store)
     return render(request, "inventory/store_page.html", {"store": store, "products": products,
                                                          "feed_path": stock_feed_path(store.pk)})
@@ -39,7 +27,7 @@ def store_page(request, store_id: str):
 
 @require_safe
 def product_page(request, store_id: str, product_id: str):
-    product = _product_or_404(store_id, product_id)
+    product = or_404(selectors.product_get, store_id=store_id, stripe_product_id=product_id)
     payable = product.payable
     context = {"store": product.store, "product": product, "payable": payable,
                "hold_minutes": settings.CHECKOUT_HOLD_MINUTES,
@@ -50,7 +38,7 @@ def product_page(request, store_id: str, product_id: str):
 
 @require_safe
 def product_qr_svg(request, store_id: str, product_id: str):
-    product = _product_or_404(store_id, product_id)
+    product = or_404(selectors.product_get, store_id=store_id, stripe_product_id=product_id)
     if not product.qr_url:
         raise Http404("This product has no Payment Link.")
     return HttpResponse(qr_svg_document(product.qr_url), content_type="image/svg+xml")
@@ -58,7 +46,7 @@ def product_qr_svg(request, store_id: str, product_id: str):
 
 @require_safe
 def store_qr_sheet(request, store_id: str):
-    store = _store_or_404(store_id)
+    store = or_404(selectors.store_get, store_id=store_id)
     products = [(p, qr_svg(p.qr_url, scale=5) if p.qr_url else "")
                 for p in selectors.product_list_for_store(store=store)]
     return render(request, "inventory/qr_sheet.html", {"store": store, "products": products,

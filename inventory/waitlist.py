@@ -12,7 +12,7 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 
-from swagstore.clients import client_lock
+from common.clients import client_lock
 
 from .models import Product, WaitlistEntry
 

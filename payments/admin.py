@@ -3,8 +3,8 @@ Orders change only through fulfilment and settlement, Stripe calls only through 
 
 from django.contrib import admin
 
-from swagstore.admin_readonly import ReadOnlyAdminMixin
-from swagstore.money import money
+from common.admin_readonly import ReadOnlyAdminMixin
+from common.money import money
 
 from .models import (Checkout, CheckoutLine, IntakeEvent, LinkSync, OfflineStripeObject, Order, OrderLine,
                      StripeCall, StripeJob)

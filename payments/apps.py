@@ -1,5 +1,6 @@
 from django.apps import AppConfig
 from django.core import checks
+from djstripe.checks import check_webhook_event_callback_accepts_api_key as djstripe_callback_check
 
 
 class PaymentsConfig(AppConfig):
@@ -7,7 +8,9 @@ class PaymentsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from . import checks, receivers  # noqa: F401  (registers our checks; connects dj-stripe and stock signals)
+        # In ready(): receivers import models, which need the app registry (they connect dj-stripe's and
+        # inventory's signals); checks registers our system checks alongside.
+        from . import checks, receivers  # noqa: F401
 
         _quiet_callback_deprecation()
 
@@ -19,10 +22,9 @@ def _quiet_callback_deprecation():
     hook that lets a verified event be stored without dj-stripe calling Stripe. The notice would
     otherwise print on every management command.
     """
-    from djstripe.checks import check_webhook_event_callback_accepts_api_key as original
 
     def check_webhook_event_callback(app_configs=None, **kwargs):
-        return [m for m in original(app_configs, **kwargs) if "deprecated" not in m.msg]
+        return [m for m in djstripe_callback_check(app_configs, **kwargs) if "deprecated" not in m.msg]
 
-    checks.registry.registry.registered_checks.discard(original)
+    checks.registry.registry.registered_checks.discard(djstripe_callback_check)
     checks.register(check_webhook_event_callback, "djstripe")

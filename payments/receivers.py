@@ -6,12 +6,13 @@ from djstripe.event_handlers import djstripe_receiver
 from djstripe.models import Event
 from djstripe.signals import WEBHOOK_SIGNALS
 
-from inventory.signals import reconcile_requested, stock_moved
+from inventory.signals import demo_product_seeded, reconcile_requested, stock_moved
 
 from . import tasks
 from .audit import unfinished_purchase_work
 from .ringing import BELL_TTL_MS, bell_not_yet_rung, ring
 from .intake.services import OWNED_EVENT_TYPES, intake_record
+from .offline.simulator import offline_payment_link_seed
 from .settlement.records import link_sync_wanted
 from .signals import purchases_recorded, stripe_work_recorded
 
@@ -45,6 +46,11 @@ def ring_settlement(sender, countdown: float = 0, **kwargs):
     kind, ttl_ms = ("settlement-later", countdown * 1000) if countdown else ("settlement", BELL_TTL_MS)
     if bell_not_yet_rung(kind, ttl_ms=ttl_ms):
         ring(tasks.settlement_wake, countdown=countdown)
+
+
+@receiver(demo_product_seeded)
+def demo_product_offline_link(sender, product, **kwargs):
+    offline_payment_link_seed(product=product)
 
 
 @receiver(reconcile_requested)

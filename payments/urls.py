@@ -1,9 +1,9 @@
 from django.urls import path
 
-from .checkout import scan as scan_views
 from .checkout import views as checkout_views
 from .checkout.api import api
 from .offline import views as offline_views
+from .scan import views as scan_views
 
 app_name = "payments"
 

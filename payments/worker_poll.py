@@ -6,13 +6,16 @@ need the broker: at start-up and every DURABLE_SWEEP_SECONDS this thread drains 
 waited longer than DURABLE_SWEEP_GRACE_SECONDS, straight from PostgreSQL. Normally the bells get
 there first and it finds nothing to do (two indexed EXISTS queries).
 
-Loaded by swagstore/celery.py before Django is set up, so Django is imported only in the thread.
+Loaded by swagstore/celery.py before Django is set up, so the app's own modules (which need loaded
+models) are imported only in the thread.
 """
 
 import logging
 import threading
 
 from celery import bootsteps
+from django.conf import settings
+from django.db import close_old_connections, connection
 
 log = logging.getLogger(__name__)
 
@@ -33,17 +36,14 @@ class PostgresSweeper(bootsteps.StartStopStep):
         self.stopping.set()
 
     def _loop(self) -> None:
-        from django.conf import settings
-
         while not self.stopping.is_set():
             _sweep_once()
             self.stopping.wait(settings.DURABLE_SWEEP_SECONDS)
 
 
 def _sweep_once() -> None:
-    from django.conf import settings
-    from django.db import close_old_connections, connection
-
+    # Here, not at the top: this module loads before django.setup() (swagstore/celery.py), and these
+    # import models.
     from .fulfilment.purchases import intake_drain
     from .settlement.runner import settlement_drain
     from .sweeper import durable_work_overdue

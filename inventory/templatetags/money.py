@@ -1,6 +1,6 @@
 from django import template
 
-from swagstore.money import money as format_money
+from common.money import money as format_money
 
 register = template.Library()
 

@@ -14,11 +14,11 @@ from ninja import NinjaAPI, Status
 from ninja.errors import HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
+from common.clients import request_client_address
 from inventory import selectors as inventory_selectors
-from inventory.exceptions import InsufficientStock, InvalidStockChange
+from inventory.exceptions import InsufficientStock, InvalidStockChange, StoreNotFound
 from inventory.models import Product
 from inventory.waitlist import WaitlistBusy, WaitlistRefused, waitlist_join
-from swagstore.clients import request_client_address
 
 from . import api_schemas as s
 from .api_schemas import waitlist_joined_text
@@ -145,7 +145,7 @@ def _products_or_404(store_id: str, stripe_product_ids: list[str]) -> dict[str, 
 def _store_exists(store_id: str) -> bool:
     try:
         inventory_selectors.store_get(store_id=store_id)
-    except inventory_selectors.Store.DoesNotExist:
+    except StoreNotFound:
         return False
     return True
 

@@ -6,6 +6,8 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 
+from ..models import Checkout
+
 log = logging.getLogger(__name__)
 
 
@@ -18,8 +20,6 @@ def checkout_broadcast_on_commit(checkout_id) -> None:
 
 
 def checkout_snapshot(checkout_id) -> dict | None:
-    from ..models import Checkout
-
     checkout = Checkout.objects.filter(pk=checkout_id).first()
     if checkout is None:
         return None

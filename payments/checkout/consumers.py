@@ -4,7 +4,7 @@ import uuid
 
 from channels.db import database_sync_to_async
 
-from swagstore.websockets import ReadOnlyFeedConsumer
+from common.websockets import ReadOnlyFeedConsumer
 
 from .broadcast import checkout_group, checkout_snapshot
 

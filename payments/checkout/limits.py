@@ -2,7 +2,7 @@
 
 A hold makes units unavailable everywhere, and the Payment Links switch off when everything left
 is held; without a bound, one anonymous request for every product at full quantity would empty the
-booth and switch its links off. Each client (swagstore.clients.client_address) may keep at most
+booth and switch its links off. Each client (common.clients.client_address) may keep at most
 CHECKOUT_MAX_OPEN_PER_CLIENT open checkouts, CHECKOUT_MAX_UNITS_PER_PRODUCT units of any one
 product and CHECKOUT_MAX_UNITS_PER_CLIENT units in all. The counts are taken under the client's
 lock, inside the transaction that creates the checkout, so simultaneous requests count each other.
@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db.models import Sum
 from django.utils import timezone
 
-from swagstore.clients import client_lock
+from common.clients import client_lock
 
 from ..models import Checkout, CheckoutLine
 

@@ -12,11 +12,12 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from common.clients import request_client_address
+from common.lookups import or_404
+from common.money import money
 from inventory import selectors as inventory_selectors
-from inventory.exceptions import InsufficientStock, InvalidStockChange
+from inventory.exceptions import InsufficientStock, InvalidStockChange, ProductNotFound
 from inventory.waitlist import WaitlistBusy, WaitlistRefused, waitlist_join
-from swagstore.clients import request_client_address
-from swagstore.money import money
 
 from ..gateway import GatewayError, gateway_is_offline
 from ..models import Checkout
@@ -157,12 +158,9 @@ def _unavailable(request, product, available: int, data: dict):
 def _product_or_none(store_id: str, stripe_product_id: str):
     try:
         return inventory_selectors.product_get(store_id=store_id, stripe_product_id=stripe_product_id)
-    except inventory_selectors.Product.DoesNotExist:
+    except ProductNotFound:
         return None
 
 
 def _product_or_404(store_id: str, stripe_product_id: str):
-    product = _product_or_none(store_id, stripe_product_id)
-    if product is None:
-        raise Http404(f"No product {stripe_product_id!r} in store {store_id!r}.")
-    return product
+    return or_404(inventory_selectors.product_get, store_id=store_id, stripe_product_id=stripe_product_id)

@@ -12,6 +12,7 @@ import stripe
 from django.conf import settings
 
 from .errors import GatewayError, GatewayRejected, GatewayUnavailable
+from .live import LiveGateway
 
 __all__ = ["GatewayError", "GatewayRejected", "GatewayUnavailable", "get_gateway", "gateway_is_offline",
            "webhook_signature_header"]
@@ -32,11 +33,11 @@ def gateway_is_offline() -> bool:
 @lru_cache(maxsize=4)
 def _gateway(api_key: str, api_base: str, timeout: float):
     if not api_key:
+        # Here, not at the top: payments.offline builds on this package (calls, errors), and live
+        # processes never load the offline notebook.
         from ..offline.gateway import OfflineGateway
 
         return OfflineGateway()
-    from .live import LiveGateway
-
     return LiveGateway(api_key=api_key, api_base=api_base, timeout=timeout)
 
 

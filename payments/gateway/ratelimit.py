@@ -11,6 +11,7 @@ import time
 
 from django.conf import settings
 from django.db import connection
+from django.utils import timezone
 
 from ..models import StripeRateBudget
 
@@ -56,8 +57,6 @@ def _take_shared(rate: float) -> bool:
 
 
 def _ensure_bucket(rate: float) -> None:
-    from django.utils import timezone
-
     StripeRateBudget.objects.get_or_create(name=BUCKET, defaults={"tokens": max(rate, 1.0),
                                                                   "refilled_at": timezone.now()})
 

@@ -15,7 +15,7 @@ from inventory import selectors as inventory_selectors
 from ..gateway.calls import stripe_call_record
 from ..gateway.errors import GatewayRejected
 from ..models import OfflineStripeObject, StripeCall
-from .shapes import offline_checkout_session
+from .shapes import offline_checkout_session, stripe_shape
 
 OFFLINE_DECLINING_CARDS = {"pm_card_chargeDeclined", "pm_card_visa_chargeDeclined", "pm_card_chargeCustomerFail"}
 
@@ -110,8 +110,6 @@ class OfflineGateway:
                               "status": "succeeded", "metadata": metadata})
 
     def payment_intent_create(self, *, amount: int, currency: str, metadata: dict, idempotency_key: str) -> dict:
-        from .shapes import stripe_shape
-
         intent_id = "pi_offline_" + uuid.uuid5(uuid.NAMESPACE_URL, idempotency_key).hex[:20]
         existing = OfflineStripeObject.objects.filter(pk=intent_id).first()
         if existing:  # same idempotency key: the same PaymentIntent, as Stripe would replay it

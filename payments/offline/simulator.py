@@ -17,7 +17,8 @@ from django.views.decorators.debug import sensitive_variables
 
 from inventory.models import Product
 
-from ..gateway import GatewayRejected, get_gateway, webhook_signature_header
+from ..gateway import GatewayRejected, gateway_is_offline, get_gateway, webhook_signature_header
+from ..models import OfflineStripeObject
 from .gateway import OfflineGateway
 from .shapes import stripe_shape
 
@@ -36,6 +37,14 @@ def offline_payment_link_shape(*, product: Product, url: str, capture_method: st
     link["payment_intent_data"] = {**link["payment_intent_data"], "capture_method": capture_method, "metadata": {}}
     link["restrictions"] = {"completed_sessions": {"count": 0, "limit": max(product.inventory, 1)}}
     return link
+
+
+def offline_payment_link_seed(*, product: Product) -> None:
+    """Offline, put a demo product's Payment Link in the notebook (once), as Stripe would hold it."""
+    gateway = get_gateway()
+    if gateway_is_offline() and not OfflineStripeObject.objects.filter(pk=product.payment_link_id).exists():
+        product.refresh_from_db()
+        gateway.notebook_put(offline_payment_link_shape(product=product, url=product.payment_link_url))
 
 
 @sensitive_variables("secret")

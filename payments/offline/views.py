@@ -13,7 +13,7 @@ from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_http_methods, require_POST
 
 from inventory import selectors as inventory_selectors
-from swagstore.money import money
+from common.money import money
 
 from ..checkout.views import checkout_or_404, checkout_page_render
 from ..endpoints import webhook_endpoint_local

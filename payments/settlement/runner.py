@@ -20,12 +20,12 @@ from django.utils import timezone
 
 from ..bells import ring_settlement_on_commit
 from ..fulfilment.follow import checkout_follow_run, line_items_fetch
+from ..fulfilment.held import session_expire_run
 from ..gateway import GatewayRejected, GatewayUnavailable
 from ..models import IntakeEvent, LinkSync, StripeJob
 from .links import link_sync_run
 from .money import payment_capture, payment_give_back
 from .outcomes import payment_problem
-from .sessions import session_expire_run
 
 log = logging.getLogger(__name__)
 CLAIM_BATCH = 10

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import environ
 from csp.constants import NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -22,7 +23,7 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[:
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 # How many proxies in front of us append to X-Forwarded-For (0: clients connect directly). Only the
-# entry that many places from the right is trusted as the client address (swagstore/clients.py).
+# entry that many places from the right is trusted as the client address (common/clients.py).
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 
 INSTALLED_APPS = [
@@ -60,13 +61,13 @@ MIDDLEWARE = [
 
 # --- Login throttling (django-axes): a client address that fails AXES_FAILURE_LIMIT logins in a row
 # is locked out for AXES_COOLOFF_MINUTES. By address, not username, so nobody can lock staff out of
-# the admin from elsewhere; the address is the one our trusted proxies saw (swagstore/clients.py).
+# the admin from elsewhere; the address is the one our trusted proxies saw (common/clients.py).
 AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = ["ip_address"]
 AXES_RESET_ON_SUCCESS = True
-AXES_CLIENT_IP_CALLABLE = "swagstore.clients.login_client_ip"
+AXES_CLIENT_IP_CALLABLE = "common.clients.login_client_ip"
 
 # --- Content-Security-Policy (django-csp): our own scripts and styles only, none inline (page data
 # travels in json_script blocks and data- attributes); Stripe.js and its frames on the checkout page.
@@ -154,8 +155,6 @@ CHANNEL_LAYER_BACKENDS = {
 }
 CHANNEL_LAYER_BACKEND = env("CHANNEL_LAYER_BACKEND", default="pubsub")
 if CHANNEL_LAYER_BACKEND not in CHANNEL_LAYER_BACKENDS:
-    from django.core.exceptions import ImproperlyConfigured
-
     raise ImproperlyConfigured(f"CHANNEL_LAYER_BACKEND must be one of {sorted(CHANNEL_LAYER_BACKENDS)}, "
                                f"not {CHANNEL_LAYER_BACKEND!r}.")
 if REDIS_URL:

@@ -2,7 +2,7 @@
 that name no feed.
 
 Pages never write through a feed, so whatever a client sends is ignored (a junk frame neither
-closes the socket with 1011 nor logs a traceback). Each client address (swagstore/clients.py) may
+closes the socket with 1011 nor logs a traceback). Each client address (common/clients.py) may
 hold WEBSOCKETS_MAX_PER_CLIENT sockets open in one web process; beyond that, and for unknown paths,
 the handshake is refused (HTTP 403) instead of failing with a 500.
 """

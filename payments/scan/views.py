@@ -14,15 +14,15 @@ from django.views.decorators.http import require_GET, require_http_methods
 from inventory import selectors as inventory_selectors
 from inventory.exceptions import InsufficientStock
 from inventory.routing import stock_feed_path
-from swagstore.clients import request_client_address
+from common.clients import request_client_address
 
+from ..checkout.api_schemas import gateway_error_text, short_of_stock_text
+from ..checkout.held import NotOnSale, held_checkout_start
+from ..checkout.limits import TooManyOpenCheckouts
+from ..checkout.services import CheckoutRefused
+from ..checkout.views import WaitlistForm, checkout_or_404
+from ..fulfilment.held import held_checkout_leave
 from ..gateway import GatewayError
-from ..settlement.sessions import held_checkout_leave
-from .api_schemas import gateway_error_text, short_of_stock_text
-from .held import NotOnSale, held_checkout_start
-from .limits import TooManyOpenCheckouts
-from .services import CheckoutRefused
-from .views import WaitlistForm, checkout_or_404
 
 
 class ScanForm(forms.Form):

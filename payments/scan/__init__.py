@@ -1,0 +1,1 @@
+"""The QR scan: where a printed code leads (payments/scan/views.py)."""
