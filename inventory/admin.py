@@ -16,6 +16,7 @@ from common.admin_readonly import ReadOnlyAdminMixin
 from . import selectors
 from .exceptions import InvalidStockChange
 from .models import Product, Reservation, StockMovement, Store, WaitlistEntry
+from .catalogue import product_family_fields_set
 from .services import product_link_pause, product_scan_code_renew, stock_increase, stock_set
 
 # Written only through services, never by ModelForm.save().
@@ -101,20 +102,26 @@ class RestockActionForm(ActionForm):
 @admin.register(Product)
 class ProductAdmin(admin.ModelAdmin):
     # Stock right after the name: on a phone at the booth the first columns are all that shows.
-    list_display = ("name", "inventory", "available_now", "store_name", "low_stock_threshold", "link_state",
-                    "payment_link_paused")
+    list_display = ("name", "variant", "inventory", "available_now", "store_name", "low_stock_threshold",
+                    "link_state", "payment_link_paused")
     list_display_links = ("name",)
     list_editable = ("inventory",)
     list_filter = ("store", StockLevelFilter, "payment_link_paused", "payment_link_active")
     list_select_related = ("store",)
-    search_fields = ("name", "stripe_product_id", "stripe_price_id", "payment_link_id", "tags")
+    search_fields = ("name", "size", "colour", "stripe_product_id", "stripe_price_id", "payment_link_id", "tags")
     readonly_fields = ("payment_link_active", "updated_at", "ledger_link", "scan_code")
     inlines = (StockMovementInline,)
     action_form = RestockActionForm
     actions = ("restock", "switch_link_off", "switch_link_on", "new_scan_code")
     fieldsets = (
-        (None, {"fields": ("store", "name", "description", "long_description", "image_url", "attributes",
-                           "tags")}),
+        (None, {"fields": ("store", "name", "description", "long_description", "image", "image_url", "attributes",
+                           "tags"),
+                "description": "Shared by every size and colour of this product in its store: a change here "
+                               "changes them all. Name, description and picture also follow Stripe."}),
+        ("Variant", {"fields": ("size", "colour"),
+                     "description": "Blank for a product without sizes. Each size or colour is a row of its "
+                                    "own, with its own Stripe price, stock, Payment Link and QR code; the "
+                                    "Stripe import (Stores → action) creates them."}),
         ("Stock", {"fields": ("inventory", "low_stock_threshold", "ledger_link"),
                    "description": "Changing the stock here records a movement in the ledger, "
                                   "with you as the actor."}),
@@ -142,6 +149,10 @@ class ProductAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         # A product's store is in its URL, QR code and broadcast group: fixed once created.
         return (*self.readonly_fields, "store") if obj else self.readonly_fields
+
+    @admin.display(description="Size / colour", ordering="size")
+    def variant(self, obj):
+        return obj.variant_label or "—"
 
     @admin.display(description="Store", ordering="store__name")
     def store_name(self, obj):
@@ -177,6 +188,9 @@ class ProductAdmin(admin.ModelAdmin):
         else:
             obj.inventory, obj.payment_link_paused = 0, False
             obj.save()
+        if change:
+            # The product's name, picture, … are every variant's: the other sizes follow this one.
+            product_family_fields_set(product=obj, fields=form.changed_data)
         if "inventory" in form.changed_data or (not change and level):
             self._set_stock(request, obj, form, level)
         if "payment_link_paused" in form.changed_data:

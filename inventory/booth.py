@@ -34,15 +34,18 @@ def booth_screen(request, store_id: str):
 @require_GET
 @never_cache
 def booth_sales_json(request, store_id: str):
-    """Units sold per product in the booth's window, with the stock they were read with."""
+    """Units sold per variant (one booth tile each) in the booth's window, with the stock they were read with."""
     store = or_404(selectors.store_get, store_id=store_id)
     board = selectors.booth_board(store=store, window_minutes=BOOTH_WINDOW_MINUTES)
     return JsonResponse({
         "store": store.pk,
         "window_minutes": BOOTH_WINDOW_MINUTES,
-        "products": {row["product"].stripe_product_id: {"sold_recently": row["sold_recently"],
-                                                        "available": row["product"].available,
-                                                        "sold_out": row["product"].sold_out}
+        "variants": {str(row["product"].pk): {"product": row["product"].stripe_product_id,
+                                              "price": row["product"].stripe_price_id,
+                                              "variant_label": row["product"].variant_label,
+                                              "sold_recently": row["sold_recently"],
+                                              "available": row["product"].available,
+                                              "sold_out": row["product"].sold_out}
                      for row in board},
     })
 
@@ -56,7 +59,9 @@ def _dashboard_row(row: dict) -> dict:
         "store": p.store_id,
         "store_name": p.store.name,
         "product": p.stripe_product_id,
-        "name": p.name,
+        "price": p.stripe_price_id,
+        "variant_label": p.variant_label,
+        "name": p.display_name,
         "inventory": p.inventory,
         "available": p.available,
         "low_stock_threshold": p.low_stock_threshold,

@@ -34,7 +34,23 @@ class StoreNotFound(NotFound):
 
 class ProductNotFound(NotFound):
     def __init__(self, *, store_id: str | None = None, stripe_product_id: str | None = None,
-                 product_id: int | None = None):
+                 product_id: int | None = None, price_id: str = ""):
         self.store_id, self.stripe_product_id, self.product_id = store_id, stripe_product_id, product_id
-        super().__init__(f"No product {stripe_product_id!r} in store {store_id!r}." if product_id is None
-                         else f"No product with id {product_id}.")
+        self.price_id = price_id
+        if product_id is not None:
+            message = f"No product with id {product_id}."
+        elif price_id:
+            message = f"No variant with price {price_id!r} of product {stripe_product_id!r} in store {store_id!r}."
+        else:
+            message = f"No product {stripe_product_id!r} in store {store_id!r}."
+        super().__init__(message)
+
+
+class VariantRequired(NotFound):
+    """The product comes in sizes or colours, and the caller did not say which one (by its price):
+    no single variant is found (a page answers 404 naming the choices; the API a 400)."""
+
+    def __init__(self, family):
+        self.family = family
+        choices = ", ".join(f"{v.stripe_price_id} ({v.variant_label})" for v in family.variants)
+        super().__init__(f"{family.name} comes in several variants: choose one by its price ({choices}).")

@@ -1,12 +1,16 @@
 import secrets
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import BooleanField, ExpressionWrapper, F, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce, Greatest
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
+
+from .variants import variant_label as label_of_variant
 
 stripe_style_store_id = RegexValidator(r"^store_[A-Za-z0-9]+$", "Store ids look like store_XYZ789.")
 
@@ -23,13 +27,20 @@ class CaptureMethod(models.TextChoices):
     AUTOMATIC = "automatic", "Charge at once"
 
 
+currency_code = RegexValidator(r"^[a-z]{3}$", "A currency is three lower-case letters, as Stripe writes it (usd, eur).")
+
+
 class Store(models.Model):
     id = models.CharField(primary_key=True, max_length=64, validators=[stripe_style_store_id])
     name = models.CharField(max_length=200)
+    currency = models.CharField(max_length=3, default="usd", validators=[currency_code],
+                                help_text="What the store sells in: importing a Stripe price in another "
+                                          "currency is refused.")
     qr_mode = models.CharField(max_length=16, choices=QrMode.choices, default=QrMode.PAYMENT_LINK,
                                help_text="Where QR codes lead, unless a product says otherwise.")
     capture_method = models.CharField(max_length=16, choices=CaptureMethod.choices, default=CaptureMethod.MANUAL,
-                                      help_text="How held checkouts take the money.")
+                                      help_text="How held checkouts and the Payment Links the "
+                                                "store creates take the money.")
 
     class Meta:
         ordering = ["name"]
@@ -83,6 +94,26 @@ class ProductQuerySet(models.QuerySet):
         return self.with_availability().filter(Q(is_low_stock=True) | Q(is_sold_out=True))
 
 
+PRODUCT_IMAGE_MAX_BYTES = 2 * 1024 * 1024
+# What an uploaded picture must start with: raster formats only (an SVG or HTML file could carry script).
+_IMAGE_SIGNATURES = {".png": (b"\x89PNG\r\n\x1a\n",), ".jpg": (b"\xff\xd8\xff",), ".jpeg": (b"\xff\xd8\xff",),
+                     ".webp": (b"RIFF",)}
+
+
+def validate_product_image(upload) -> None:
+    name = (upload.name or "").lower()
+    suffix = name[name.rfind("."):] if "." in name else ""
+    if suffix not in _IMAGE_SIGNATURES:
+        raise ValidationError("Upload a PNG, JPEG or WebP picture.")
+    if upload.size > PRODUCT_IMAGE_MAX_BYTES:
+        raise ValidationError(f"The picture is larger than {PRODUCT_IMAGE_MAX_BYTES // (1024 * 1024)} MB.")
+    upload.seek(0)
+    head = upload.read(12)
+    upload.seek(0)
+    if not head.startswith(_IMAGE_SIGNATURES[suffix]) or (suffix == ".webp" and head[8:12] != b"WEBP"):
+        raise ValidationError("This file is not the picture its name says it is.")
+
+
 SCAN_CODE_ALPHABET = "23456789abcdefghjkmnpqrstuvwxyz"  # no 0/o, 1/l/i: codes get typed from print
 
 
@@ -91,14 +122,25 @@ def new_scan_code() -> str:
 
 
 class Product(models.Model):
-    """A Stripe product as stocked in one store: the same Stripe product may sit in several stores."""
+    """One variant of a Stripe product as stocked in one store: one Stripe price, with its own stock.
+
+    The rows of a store that share a Stripe product id are one product to buyers, in sizes and
+    colours (inventory/variants.py); a product without variants is one row with neither. The same
+    Stripe product may sit in several stores. Name, descriptions, picture, attributes and tags are
+    the product's, shared by its variants (inventory/catalogue.py keeps them in step).
+    """
 
     store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="products")
     stripe_product_id = models.CharField(max_length=64)
     name = models.CharField(max_length=200)
     description = models.CharField(max_length=500, blank=True)
     long_description = models.TextField(blank=True)
-    image_url = models.URLField(blank=True)
+    image_url = models.URLField(blank=True, max_length=2000, help_text="The picture Stripe has for the product.")
+    image = models.FileField(upload_to="products/", blank=True, validators=[validate_product_image],
+                             help_text="A picture of your own (PNG, JPEG or WebP, at most 2 MB); "
+                                       "shown instead of Stripe's.")
+    size = models.CharField(max_length=64, blank=True, help_text="Blank for a product without sizes.")
+    colour = models.CharField(max_length=64, blank=True, help_text="Blank unless colours are variants.")
     stripe_price_id = models.CharField(max_length=64, blank=True)
     unit_amount = models.PositiveIntegerField(default=0, help_text="Price in the currency's smallest unit.")
     currency = models.CharField(max_length=3, default="usd")
@@ -110,7 +152,9 @@ class Product(models.Model):
     payment_link_paused = models.BooleanField(
         default=False, help_text="Staff switched sales off (link and QR checkout); off whatever the stock."
     )
-    attributes = models.JSONField(default=dict, blank=True, help_text="Size, colour, supplier, …")
+    attributes = models.JSONField(default=dict, blank=True,
+                                  help_text="Details shown on the product page (supplier, material, …). The Stripe "
+                                            "import keeps a size or colour shared by every variant here.")
     tags = models.JSONField(default=list, blank=True)
     inventory = models.IntegerField(default=0)
     low_stock_threshold = models.PositiveIntegerField(default=5)
@@ -120,14 +164,25 @@ class Product(models.Model):
                                  help_text="The short code in the product's QR URL (/q/<code>/).")
     max_per_checkout = models.PositiveSmallIntegerField(default=5, validators=[MinValueValidator(1)],
                                                         help_text="Most units one buyer may take in one scan.")
+    catalogue_synced_at = models.DateTimeField(
+        null=True, blank=True, editable=False,
+        help_text="When name, picture and price were last read from Stripe: older events are not applied.")
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = ProductQuerySet.as_manager()
 
     class Meta:
-        ordering = ["store_id", "name"]
+        ordering = ["store_id", "name", "stripe_product_id", "size", "colour"]
         constraints = [
-            models.UniqueConstraint(fields=["stripe_product_id", "store"], name="product_unique_per_store"),
+            models.UniqueConstraint(
+                fields=["stripe_product_id", "store", "size", "colour"], name="variant_unique_per_store",
+                violation_error_message="This store already has this product in this size and colour."),
+            models.UniqueConstraint(
+                fields=["store", "stripe_price_id"], condition=~Q(stripe_price_id=""), name="price_one_variant_per_store",
+                violation_error_message="This store already sells this Stripe price as another product or size."),
+            # A variant is keyed by its Stripe price: a sale, a link and a checkout name the price.
+            models.CheckConstraint(condition=Q(size="", colour="") | ~Q(stripe_price_id=""), name="variant_has_price",
+                                   violation_error_message="A size or colour needs its own Stripe price."),
             models.UniqueConstraint(
                 fields=["payment_link_id"], condition=~Q(payment_link_id=""), name="payment_link_one_product"
             ),
@@ -136,7 +191,22 @@ class Product(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.name} @ {self.store_id}"
+        return f"{self.display_name} @ {self.store_id}"
+
+    @property
+    def variant_label(self) -> str:
+        """What tells this variant from its siblings (M, navy, M · navy); blank without variants."""
+        return label_of_variant(size=self.size, colour=self.colour)
+
+    @property
+    def display_name(self) -> str:
+        """The name with the variant, where one thing must be named alone: "Tee (M)"."""
+        return f"{self.name} ({self.variant_label})" if self.variant_label else self.name
+
+    @property
+    def picture_url(self) -> str:
+        """The uploaded picture, else Stripe's; "" when there is none."""
+        return self.image.url if self.image else self.image_url
 
     @property
     def qr_mode_in_force(self) -> str:
@@ -145,6 +215,13 @@ class Product(models.Model):
     @property
     def sells_held(self) -> bool:
         return self.qr_mode_in_force == QrMode.HELD_CHECKOUT
+
+    @property
+    def page_url(self) -> str:
+        """The product's page, showing this variant first (a path)."""
+        url = reverse("inventory:product_page", kwargs={"store_id": self.store_id,
+                                                        "product_id": self.stripe_product_id})
+        return f"{url}?{urlencode({'price': self.stripe_price_id})}" if self.variant_label else url
 
     @property
     def scan_url(self) -> str:

@@ -6,8 +6,9 @@ from datetime import timedelta
 from django.db.models import OuterRef, QuerySet, Subquery, Sum
 from django.utils import timezone
 
-from .exceptions import ProductNotFound, StoreNotFound
+from .exceptions import ProductNotFound, StoreNotFound, VariantRequired
 from .models import Product, RetiredScanCode, StockMovement, Store
+from .variants import ProductFamily, families_of, variant_sort_key
 
 
 def store_list() -> QuerySet[Store]:
@@ -22,15 +23,64 @@ def store_get(*, store_id: str) -> Store:
 
 
 def product_list_for_store(*, store: Store) -> QuerySet[Product]:
-    return Product.objects.with_availability().select_related("store").filter(store=store).order_by("name")
+    """Every variant the store stocks (one row each), by product name."""
+    return (Product.objects.with_availability().select_related("store").filter(store=store)
+            .order_by("name", "stripe_product_id", "size", "colour"))
 
 
-def product_get(*, store_id: str, stripe_product_id: str) -> Product:
-    try:
-        return Product.objects.with_availability().select_related("store").get(
-            store_id=store_id, stripe_product_id=stripe_product_id)
-    except Product.DoesNotExist:
-        raise ProductNotFound(store_id=store_id, stripe_product_id=stripe_product_id) from None
+def product_families_for_store(*, store: Store) -> list[ProductFamily]:
+    """The store's products as buyers see them: one family per Stripe product, variants in size order."""
+    return families_of(product_list_for_store(store=store))
+
+
+def variants_for_store(*, store: Store) -> list[Product]:
+    """Every variant, grouped by product and in size order: one booth tile or QR card each."""
+    return [v for family in product_families_for_store(store=store) for v in family.variants]
+
+
+def product_family_get(*, store_id: str, stripe_product_id: str) -> ProductFamily:
+    rows = list(Product.objects.with_availability().select_related("store").filter(
+        store_id=store_id, stripe_product_id=stripe_product_id))
+    if not rows:
+        raise ProductNotFound(store_id=store_id, stripe_product_id=stripe_product_id)
+    return ProductFamily(rows)
+
+
+def product_get(*, store_id: str, stripe_product_id: str, price_id: str = "") -> Product:
+    """One variant: the one sold at `price_id`, or the product's only one. Raises ProductNotFound, or
+    VariantRequired when the product comes in several variants and no price says which."""
+    family = product_family_get(store_id=store_id, stripe_product_id=stripe_product_id)
+    return _variant_of(family, price_id)
+
+
+def _variant_of(family: ProductFamily, price_id: str) -> Product:
+    if price_id:
+        found = [v for v in family.variants if v.stripe_price_id == price_id]
+        if not found:
+            raise ProductNotFound(store_id=family.store_id, stripe_product_id=family.stripe_product_id,
+                                  price_id=price_id)
+        return found[0]
+    if len(family.variants) > 1:
+        raise VariantRequired(family)
+    return family.first
+
+
+def variants_in_store(*, store_id: str, wanted: list[tuple[str, str]]) -> dict[tuple[str, str], Product]:
+    """The variants named by (Stripe product id, price id or "") in one store, in one query. Products
+    the store does not stock, and prices it does not sell, are absent; raises VariantRequired when a
+    product comes in several variants and its price is "" ."""
+    rows = (Product.objects.with_availability().select_related("store")
+            .filter(store_id=store_id, stripe_product_id__in={product for product, _ in wanted}))
+    families = {f.stripe_product_id: f for f in families_of(rows)}
+    found = {}
+    for product, price in dict.fromkeys(wanted):
+        if product not in families:
+            continue
+        try:
+            found[(product, price)] = _variant_of(families[product], price)
+        except ProductNotFound:
+            continue
+    return found
 
 
 def product_by_id(*, product_id: int) -> Product:
@@ -74,27 +124,39 @@ def product_for_price(*, price_id: str, store_id: str | None = None) -> Product 
     return found[0] if len(found) == 1 else None
 
 
-SNAPSHOT_FIELDS = ("store_id", "stripe_product_id", "name", "inventory", "low_stock_threshold", "unit_amount",
-                   "payment_link_active", "payment_link_url", "payment_link_paused", "qr_mode", "store__qr_mode")
+SNAPSHOT_FIELDS = ("store_id", "stripe_product_id", "name", "size", "colour", "stripe_price_id", "inventory",
+                   "low_stock_threshold", "unit_amount", "payment_link_active", "payment_link_url",
+                   "payment_link_paused", "qr_mode", "store__qr_mode")
 
 
 def stock_snapshot(*, product_id: int) -> dict:
-    """What a page needs to show one product's stock, as broadcast to its watchers."""
-    try:
-        return _snapshot(Product.objects.with_availability().select_related("store").only(*SNAPSHOT_FIELDS)
-                         .get(pk=product_id))
-    except Product.DoesNotExist:
-        raise ProductNotFound(product_id=product_id) from None
+    """What a page needs to show one variant's stock, with its product's totals (the family: every
+    size of it), as broadcast to the product's watchers. One query: the variant and its siblings."""
+    same = Product.objects.filter(pk=product_id)
+    siblings = list(Product.objects.with_availability().select_related("store").only(*SNAPSHOT_FIELDS).filter(
+        store_id=Subquery(same.values("store_id")), stripe_product_id=Subquery(same.values("stripe_product_id"))))
+    variant = next((p for p in siblings if p.pk == product_id), None)
+    if variant is None:
+        raise ProductNotFound(product_id=product_id)
+    return _snapshot(variant, ProductFamily(siblings))
 
 
-def _snapshot(p: Product) -> dict:
+def _snapshot(p: Product, family: ProductFamily) -> dict:
     # Every flag is derived here, once: pages and scripts show them and never re-derive them.
     return {
         "store": p.store_id,
         "product": p.stripe_product_id,
+        # The variant (one row: a size, a colour, or the product itself when it has none). Pages
+        # mark each variant's elements with data-stock-variant="<variant>".
+        "variant": p.pk,
+        "price": p.stripe_price_id,
+        "size": p.size,
+        "colour": p.colour,
+        "variant_label": p.variant_label,
         # When this state was read: pages drop a message older than the one they show.
         "as_of": time.time(),
         "name": p.name,
+        "display_name": p.display_name,
         "inventory": p.inventory,
         "available": p.available,
         "sold_out": p.sold_out,
@@ -103,6 +165,8 @@ def _snapshot(p: Product) -> dict:
         "state_text": p.stock_state_text,
         "link_active": p.payment_link_active,
         "payable": p.payable,
+        # The product's totals over all its variants: what the product's own elements show.
+        "family": family.summary(),
     }
 
 
@@ -128,7 +192,8 @@ def stock_snapshots_for_page(*, store_id: str, stripe_product_id: str | None = N
         store_id=store_id)
     if stripe_product_id:
         products = products.filter(stripe_product_id=stripe_product_id)
-    snapshots = [_snapshot(p) for p in products.order_by("name")]
+    snapshots = [_snapshot(p, family) for family in families_of(products.order_by("name", "stripe_product_id"))
+                 for p in family.variants]
     if not snapshots and (stripe_product_id or not Store.objects.filter(pk=store_id).exists()):
         return None
     return snapshots
@@ -139,18 +204,13 @@ def product_ids_with_movement(*, source: str) -> list[int]:
     return list(StockMovement.objects.filter(source=source).values_list("product_id", flat=True))
 
 
-def product_alternatives(*, stripe_product_id: str, exclude_store_id: str) -> list[Product]:
-    """The same Stripe product in other stores, where some of it is still available."""
+def product_alternatives(*, stripe_product_id: str, exclude_store_id: str, size: str = "",
+                         colour: str = "") -> list[Product]:
+    """The same Stripe product, in the same size and colour, in other stores where some is still available."""
     products = (Product.objects.with_availability().select_related("store")
-                .filter(stripe_product_id=stripe_product_id, is_sold_out=False).exclude(store_id=exclude_store_id))
+                .filter(stripe_product_id=stripe_product_id, size=size, colour=colour, is_sold_out=False)
+                .exclude(store_id=exclude_store_id))
     return list(products.order_by("store__name", "store_id"))
-
-
-def products_in_store(*, store_id: str, stripe_product_ids: list[str]) -> dict[str, Product]:
-    """A store's products by Stripe product id (with availability); ids it does not stock are absent."""
-    products = Product.objects.with_availability().select_related("store").filter(
-        store_id=store_id, stripe_product_id__in=set(stripe_product_ids))
-    return {p.stripe_product_id: p for p in products}
 
 
 # --- Sales figures: the booth screen and the staff dashboard ---------------------------------------
@@ -170,7 +230,7 @@ def booth_board(*, store: Store, window_minutes: int, now=None) -> list[dict]:
     """One store's products with what the booth screen shows: stock, state, units sold recently."""
     now = now or timezone.now()
     sold = units_sold_since(since=now - timedelta(minutes=window_minutes), store_id=store.pk)
-    return [{"product": p, "sold_recently": sold.get(p.pk, 0)} for p in product_list_for_store(store=store)]
+    return [{"product": p, "sold_recently": sold.get(p.pk, 0)} for p in variants_for_store(store=store)]
 
 
 def sales_dashboard(*, now=None) -> dict:
@@ -181,7 +241,9 @@ def sales_dashboard(*, now=None) -> dict:
     today = units_sold_since(since=today_start)
     last_hour = units_sold_since(since=now - timedelta(hours=1))
     products = Product.objects.with_availability().select_related("store")
+    ordered = sorted(products.order_by("store__name", "name"),
+                     key=lambda p: (p.store.name, p.store_id, p.name, p.stripe_product_id, variant_sort_key(p)))
     rows = [{"product": p, "sold_today": today.get(p.pk, 0), "sold_last_hour": last_hour.get(p.pk, 0)}
-            for p in products.order_by("store__name", "name")]
+            for p in ordered]
     low = list(products.needing_restock().order_by("available_units", "store__name", "name"))
     return {"rows": rows, "low_stock": low, "generated_at": now, "today_start": today_start}

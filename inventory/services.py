@@ -106,7 +106,7 @@ def stock_sell_batch(*, sales: list[Sale]) -> SaleBatchOutcome:
         free = {pid: on_hand.get(pid, 0) - held[pid] for pid in product_ids}
         balance = dict(on_hand)
         done = _sources_in_ledger([sale.source for sale in sales], product_ids)
-        names = dict(Product.objects.filter(pk__in=product_ids).values_list("pk", "name"))
+        names = {p.pk: p.display_name for p in Product.objects.filter(pk__in=product_ids).only("name", "size", "colour")}
         movements = []
         for sale in sales:
             if sale.source in done:
@@ -222,9 +222,9 @@ def _decrease_all_or_raise(lines: list[StockLine], *, source: str, reason: str, 
 
 
 def _shortfall(line: StockLine, held: int = 0) -> Shortfall:
-    name, on_hand = Product.objects.values_list("name", "inventory").get(pk=line.product_id)
-    return Shortfall(product_id=line.product_id, product_name=name, requested=line.quantity,
-                     available=max(on_hand - held, 0))
+    product = Product.objects.only("name", "size", "colour", "inventory").get(pk=line.product_id)
+    return Shortfall(product_id=line.product_id, product_name=product.display_name, requested=line.quantity,
+                     available=max(product.inventory - held, 0))
 
 
 def _apply_delta(*, product_id: int, delta: int, source: str, reason: str, actor, note: str = "") -> StockMovement:

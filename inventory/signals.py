@@ -11,6 +11,7 @@ stock_changed = Signal()
 # (one line each) found in its own records, e.g. purchases stored but never applied.
 reconcile_requested = Signal()
 
-# Sent by seed_demo for each demo product, inside its transaction, so that payments can give it an
-# offline Payment Link (inventory never imports payments); carries the product.
-demo_product_seeded = Signal()
+# Sent by seed_demo for each demo store, so that payments puts the demo's products and prices in the
+# offline Stripe account and imports them into the store as a real booth is set up (inventory never
+# imports payments); carries store_id, catalogue (plain dicts: inventory/demo.py) and product_ids.
+demo_catalogue_wanted = Signal()

@@ -32,7 +32,7 @@ def waitlist_join(*, product: Product, email: str, client_ref: str) -> WaitlistE
     allowance. Locks: the client (advisory), so simultaneous joins count each other.
     """
     if not Product.objects.sold_out().filter(pk=product.pk).exists():  # as of now, not as the caller read it
-        raise WaitlistRefused(f"{product.name} is in stock in {product.store.name}: buy it now instead.")
+        raise WaitlistRefused(f"{product.display_name} is in stock in {product.store.name}: buy it now instead.")
     with transaction.atomic():
         client_lock(client_ref=client_ref, purpose="waitlist")
         _check_joins_per_hour(client_ref)
@@ -84,7 +84,7 @@ def _mail_entry(entry_id: int, product: Product) -> int:
                  .filter(pk=entry_id, notified_at__isnull=True).first())
         if entry is None:
             return 0
-        send_mail(f"{product.name} is back", f"{product.name} is back in stock at {product.store.name}: "
+        send_mail(f"{product.display_name} is back", f"{product.display_name} is back in stock at {product.store.name}: "
                   f"{product.available} available now. First come, first served.", None, [entry.email])
         entry.notified_at = timezone.now()
         entry.save(update_fields=["notified_at"])

@@ -1,10 +1,15 @@
 """Back office for payments: everything here is a record of what happened, so it is read-only.
 Orders change only through fulfilment and settlement, Stripe calls only through payments.gateway."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
 
 from common.admin_readonly import ReadOnlyAdminMixin
 from common.money import money
+from inventory.admin import StoreAdmin
+from inventory.models import Store
+
+from .catalogue.errors import CatalogueImportError
+from .catalogue.imports import catalogue_import
 
 from .models import (Checkout, CheckoutLine, IntakeEvent, LinkSync, OfflineStripeObject, Order, OrderLine,
                      StripeCall, StripeJob)
@@ -115,3 +120,27 @@ class StripeJobAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 class LinkSyncAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("product", "wanted", "synced", "attempts", "next_attempt_at", "last_error")
     raw_id_fields = ("product",)
+
+
+# The store's admin is inventory's; importing its catalogue calls Stripe, which only payments does,
+# so payments registers the store's admin with that action added.
+admin.site.unregister(Store)
+
+
+@admin.register(Store)
+class StoreWithCatalogueAdmin(StoreAdmin):
+    actions = (*(StoreAdmin.actions or ()), "import_from_stripe")
+
+    @admin.action(description="Import products, sizes and prices from Stripe (creates Payment Links)",
+                  permissions=["change"])
+    def import_from_stripe(self, request, queryset):
+        for store in queryset.order_by("pk"):
+            try:
+                report = catalogue_import(store=store)
+            except CatalogueImportError as stopped:
+                self.message_user(request, f"{store.name}: import stopped, nothing was changed: {stopped}",
+                                  messages.ERROR)
+                continue
+            level = messages.SUCCESS if report.changed else messages.INFO
+            self.message_user(request, " ".join(report.lines()) if report.changed else
+                              f"{store.name}: already in step with Stripe, nothing changed.", level)

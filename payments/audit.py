@@ -14,6 +14,7 @@ MAX_LISTED = 20
 
 def unfinished_purchase_work(*, older_than) -> list[str]:
     problems = [f"event {i.event_id} ({i.event_type}) not applied: {i.get_state_display().lower()}"
+                + (f" ({i.last_error})" if i.last_error else "")
                 for i in IntakeEvent.objects.exclude(state=IntakeEvent.State.DONE).filter(received_at__lt=older_than)]
     problems += [f"Stripe job {j.key} {j.get_state_display().lower()}{': ' + j.last_error if j.last_error else ''}"
                  for j in StripeJob.objects.exclude(state=StripeJob.State.DONE).filter(created_at__lt=older_than)]

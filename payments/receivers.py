@@ -6,13 +6,13 @@ from djstripe.event_handlers import djstripe_receiver
 from djstripe.models import Event
 from djstripe.signals import WEBHOOK_SIGNALS
 
-from inventory.signals import demo_product_seeded, reconcile_requested, stock_moved
+from inventory.signals import demo_catalogue_wanted, reconcile_requested, stock_moved
 
 from . import tasks
 from .audit import unfinished_purchase_work
 from .ringing import BELL_TTL_MS, bell_not_yet_rung, ring
 from .intake.services import OWNED_EVENT_TYPES, intake_record
-from .offline.simulator import offline_payment_link_seed
+from .offline.catalogue import demo_catalogue_import
 from .settlement.records import link_sync_wanted
 from .signals import purchases_recorded, stripe_work_recorded
 
@@ -48,9 +48,9 @@ def ring_settlement(sender, countdown: float = 0, **kwargs):
         ring(tasks.settlement_wake, countdown=countdown)
 
 
-@receiver(demo_product_seeded)
-def demo_product_offline_link(sender, product, **kwargs):
-    offline_payment_link_seed(product=product)
+@receiver(demo_catalogue_wanted)
+def demo_catalogue_from_offline_stripe(sender, store_id: str, catalogue: list[dict], product_ids: list[str], **kwargs):
+    demo_catalogue_import(store_id=store_id, catalogue=catalogue, product_ids=product_ids)
 
 
 @receiver(reconcile_requested)

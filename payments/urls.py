@@ -13,6 +13,8 @@ urlpatterns = [
     path("checkout/start/", checkout_views.checkout_start_form, name="checkout_start"),
     path("checkout/waitlist/", checkout_views.waitlist_form, name="checkout_waitlist"),
     path("checkout/<uuid:checkout_id>/", checkout_views.checkout_page, name="checkout_page"),
+    # Where the store's Payment Links send buyers after paying (payments/catalogue/imports.py).
+    path("s/<str:store_id>/thanks/", checkout_views.thanks, name="thanks"),
     # A QR buyer in held mode: the printed code's URL, and Stripe's cancel URL for their session.
     path("q/<slug:code>/", scan_views.scan, name="scan"),
     path("checkout/<uuid:checkout_id>/leave/", scan_views.leave, name="held_checkout_leave"),

@@ -30,3 +30,18 @@ def product(*, store_obj: Store | None = None, inventory: int = 10, name: str | 
         stock_increase(product=p, quantity=inventory, source=f"test-initial:{p.pk}", reason="initial")
     p.refresh_from_db()
     return p
+
+
+def variants(*, store_obj: Store | None = None, sizes: dict[str, int], name: str = "Tee", link: bool = True,
+             unit_amount: int = 2500, **fields) -> dict[str, Product]:
+    """One product in sizes: a row per size, each with its own price, link and stock ({size: stock})."""
+    n = next(_seq)
+    store_obj = store_obj or store()
+    made = {}
+    for size, stock in sizes.items():
+        made[size] = product(store_obj=store_obj, inventory=stock, name=name, link=link, unit_amount=unit_amount,
+                             stripe_product_id=f"prod_V{n}", stripe_price_id=f"price_V{n}{size}", size=size,
+                             **({"payment_link_id": f"plink_V{n}{size}",
+                                 "payment_link_url": f"https://buy.stripe.com/test_V{n}{size}"} if link else {}),
+                             **fields)
+    return made

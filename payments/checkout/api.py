@@ -2,7 +2,8 @@
 
 Each endpoint validates, calls one selector or service, and renders. Every refusal is a 4xx with a
 readable `detail`: validation errors are 400 (not ninja's default 422), malformed JSON is 400,
-unknown stores, products and checkouts are 404, stock shortages are 409, and a payment provider
+unknown stores, products and checkouts are 404 (a product sold in sizes or colours without the
+`price` of one is 400, naming them), stock shortages are 409, and a payment provider
 that cannot be reached or refuses the payment is 503 (the hold is already released by then).
 """
 
@@ -16,7 +17,7 @@ from ninja.errors import ValidationError as NinjaValidationError
 
 from common.clients import request_client_address
 from inventory import selectors as inventory_selectors
-from inventory.exceptions import InsufficientStock, InvalidStockChange, StoreNotFound
+from inventory.exceptions import InsufficientStock, InvalidStockChange, StoreNotFound, VariantRequired
 from inventory.models import Product
 from inventory.waitlist import WaitlistBusy, WaitlistRefused, waitlist_join
 
@@ -61,14 +62,17 @@ def _gateway_error(request: HttpRequest, exc: GatewayError) -> HttpResponse:
 @api.post("/stock-check", response={200: s.StockOk, 409: s.StockShort, **WRITE_ERRORS}, url_name="stock_check",
           summary="Is this much of a product available in a store?")
 def stock_check(request: HttpRequest, payload: s.StockCheckIn):
-    product = _product_or_404(payload.store, payload.product)
-    found = {"store": product.store_id, "product": product.stripe_product_id, "name": product.name,
+    product = _product_or_404(payload.store, payload.product, payload.price)
+    found = {"store": product.store_id, "product": product.stripe_product_id, "price": product.stripe_price_id,
+             "size": product.size, "colour": product.colour, "name": product.display_name,
              "requested": payload.quantity, "available": product.available}
     if product.available >= payload.quantity:
         return Status(200, found)
     alternatives = inventory_selectors.product_alternatives(stripe_product_id=product.stripe_product_id,
-                                                            exclude_store_id=product.store_id)
-    detail = s.short_of_stock_text(name=product.name, store_name=product.store.name, available=product.available)
+                                                            exclude_store_id=product.store_id, size=product.size,
+                                                            colour=product.colour)
+    detail = s.short_of_stock_text(name=product.display_name, store_name=product.store.name,
+                                   available=product.available)
     return Status(409, {
         **found, "ok": False, "detail": detail,
         "alternatives": [{"store": p.store_id, "store_name": p.store.name, "available": p.available}
@@ -81,8 +85,9 @@ def stock_check(request: HttpRequest, payload: s.StockCheckIn):
                                   **WRITE_ERRORS},
           url_name="checkout_create", summary="Hold the units, then open a manual-capture payment for them")
 def checkout_create(request: HttpRequest, response: HttpResponse, payload: s.CheckoutIn):
-    products = _products_or_404(payload.store, [line.product for line in payload.lines])
-    lines = [CheckoutRequestLine(products[line.product].pk, line.quantity) for line in payload.lines]
+    products = _products_or_404(payload.store, [(line.product, line.price or "") for line in payload.lines])
+    lines = [CheckoutRequestLine(products[(line.product, line.price or "")].pk, line.quantity)
+             for line in payload.lines]
     try:
         checkout = checkout_start(lines=lines, email=payload.email or "", client_ref=request_client_address(request))
     except InsufficientStock as short:
@@ -116,7 +121,7 @@ def checkout_status(request: HttpRequest, checkout_id: str):
 @api.post("/waitlist", response={202: s.WaitlistOut, 409: s.Error, 429: s.Error, **WRITE_ERRORS},
           url_name="waitlist", summary="Be told once when a sold-out product is back")
 def waitlist(request: HttpRequest, payload: s.WaitlistIn):
-    product = _product_or_404(payload.store, payload.product)
+    product = _product_or_404(payload.store, payload.product, payload.price)
     try:
         entry = waitlist_join(product=product, email=payload.email, client_ref=request_client_address(request))
     except WaitlistRefused as refused:
@@ -125,16 +130,22 @@ def waitlist(request: HttpRequest, payload: s.WaitlistIn):
         raise HttpError(429, str(busy)) from busy
     # The same answer whether the address was new or already listed: the list is nobody's business.
     return Status(202, {"detail": waitlist_joined_text(product, entry.email), "store": product.store_id,
-                        "product": product.stripe_product_id, "email": entry.email})
+                        "product": product.stripe_product_id, "price": product.stripe_price_id,
+                        "email": entry.email})
 
 
-def _product_or_404(store_id: str, stripe_product_id: str) -> Product:
-    return _products_or_404(store_id, [stripe_product_id])[stripe_product_id]
+def _product_or_404(store_id: str, stripe_product_id: str, price_id: str | None) -> Product:
+    return _products_or_404(store_id, [(stripe_product_id, price_id or "")])[(stripe_product_id, price_id or "")]
 
 
-def _products_or_404(store_id: str, stripe_product_ids: list[str]) -> dict[str, Product]:
-    products = inventory_selectors.products_in_store(store_id=store_id, stripe_product_ids=stripe_product_ids)
-    missing = [pid for pid in dict.fromkeys(stripe_product_ids) if pid not in products]
+def _products_or_404(store_id: str, wanted: list[tuple[str, str]]) -> dict[tuple[str, str], Product]:
+    """The variants asked for, by (product, price); a product in several variants needs its price (400)."""
+    try:
+        products = inventory_selectors.variants_in_store(store_id=store_id, wanted=wanted)
+    except VariantRequired as which:
+        raise HttpError(400, str(which)) from which
+    missing = [f"{product} at {price}" if price else product for product, price in dict.fromkeys(wanted)
+               if (product, price) not in products]
     if missing and not products and not _store_exists(store_id):
         raise HttpError(404, f"No store {store_id}.")
     if missing:
@@ -152,8 +163,8 @@ def _store_exists(store_id: str) -> bool:
 
 def _shortfalls(short: InsufficientStock, products) -> dict:
     by_pk = {p.pk: p for p in products}
-    lines = [{"product": by_pk[x.product_id].stripe_product_id, "name": x.product_name, "requested": x.requested,
-              "available": x.available} for x in short.shortfalls]
+    lines = [{"product": by_pk[x.product_id].stripe_product_id, "price": by_pk[x.product_id].stripe_price_id,
+              "name": x.product_name, "requested": x.requested, "available": x.available} for x in short.shortfalls]
     store_name = next(iter(by_pk.values())).store.name
     detail = "; ".join(s.short_of_stock_text(name=x["name"], store_name=store_name, available=x["available"])
                        + f" (you asked for {x['requested']})" for x in lines)

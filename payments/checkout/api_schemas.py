@@ -30,6 +30,10 @@ StoreId = Annotated[str, Field(strict=True, min_length=1, max_length=64, pattern
                                examples=["store_HallA"])]
 ProductId = Annotated[str, Field(strict=True, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$",
                                  examples=["prod_Hoodie"], description="The Stripe product id.")]
+PriceId = Annotated[str, Field(strict=True, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$",
+                               examples=["price_HoodieM"],
+                               description="The Stripe price id of the variant (size, colour); needed when the "
+                                           "product comes in several.")]
 def _integral_number(value):
     # JSON has one number type, and JSON Schema counts 2.0 as an integer: so do we. 1.5 stays refused.
     if isinstance(value, float) and value.is_integer():
@@ -51,11 +55,13 @@ class _In(BaseModel):
 class StockCheckIn(_In):
     store: StoreId
     product: ProductId
+    price: PriceId | None = None
     quantity: Quantity
 
 
 class CheckoutLineIn(_In):
     product: ProductId
+    price: PriceId | None = None
     quantity: Quantity
 
 
@@ -68,6 +74,7 @@ class CheckoutIn(_In):
 class WaitlistIn(_In):
     store: StoreId
     product: ProductId
+    price: PriceId | None = None
     email: Email
 
 
@@ -88,6 +95,9 @@ class BadRequest(Schema):
 class StockOk(Schema):
     store: str
     product: str
+    price: str = ""
+    size: str = ""
+    colour: str = ""
     name: str
     requested: int
     available: int
@@ -104,6 +114,9 @@ class StockShort(Schema):
     detail: str
     store: str
     product: str
+    price: str = ""
+    size: str = ""
+    colour: str = ""
     name: str
     requested: int
     available: int
@@ -114,6 +127,7 @@ class StockShort(Schema):
 
 class ShortLine(Schema):
     product: str
+    price: str = ""
     name: str
     requested: int
     available: int
@@ -148,6 +162,7 @@ class WaitlistOut(Schema):
     detail: str
     store: str
     product: str
+    price: str = ""
     email: str
 
 
@@ -160,7 +175,7 @@ def short_of_stock_text(*, name: str, store_name: str, available: int) -> str:
 
 def waitlist_joined_text(product, email: str) -> str:
     """One answer for a new and an already listed address, on the API and the page."""
-    return f"We will e-mail {email} once when {product.name} is back in {product.store.name}."
+    return f"We will e-mail {email} once when {product.display_name} is back in {product.store.name}."
 
 
 def gateway_error_text(exc: GatewayError) -> str:
@@ -176,6 +191,7 @@ def gateway_error_text(exc: GatewayError) -> str:
 _FIELD_HINTS = {
     "store": "must be a store id like store_XYZ789",
     "product": "must be a Stripe product id like prod_ABC123 (letters, digits, _ and -)",
+    "price": "must be a Stripe price id like price_ABC123 (letters, digits, _ and -)",
 }
 
 

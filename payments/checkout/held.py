@@ -32,9 +32,9 @@ def held_checkout_start(*, product: Product, quantity: int, client_ref: str) -> 
     (nothing held, no session), or GatewayError (the hold is released again, no session exists).
     """
     if not product.on_sale or product.unit_amount <= 0:
-        raise NotOnSale(f"{product.name} is not on sale right now.")
+        raise NotOnSale(f"{product.display_name} is not on sale right now.")
     if not 1 <= quantity <= product.max_per_checkout:
-        raise CheckoutRefused(f"Choose between 1 and {product.max_per_checkout} of {product.name}.")
+        raise CheckoutRefused(f"Choose between 1 and {product.max_per_checkout} of {product.display_name}.")
     now = timezone.now()
     session_until = now + timedelta(minutes=settings.HELD_CHECKOUT_SESSION_MINUTES)
     checkout = checkout_reserve(
@@ -60,7 +60,8 @@ def _session_params(checkout: Checkout, product: Product, quantity: int, session
     line = ({"price": product.stripe_price_id, "quantity": quantity} if product.stripe_price_id else
             {"price_data": {"currency": product.currency, "unit_amount": product.unit_amount,
                             "product": product.stripe_product_id}, "quantity": quantity})
-    what = {"store_id": product.store_id, "product": product.stripe_product_id, "quantity": str(quantity)}
+    what = {"store_id": product.store_id, "product": product.stripe_product_id, "price": product.stripe_price_id,
+            "quantity": str(quantity)}
     return {
         "mode": "payment",
         "line_items": [line],

@@ -47,11 +47,13 @@ def checkout_start(*, lines: list[CheckoutRequestLine], client_ref: str, email: 
     """
     expires_at = timezone.now() + timedelta(minutes=settings.CHECKOUT_HOLD_MINUTES)
     checkout = checkout_reserve(lines=lines, client_ref=client_ref, email=email, expires_at=expires_at)
+    lines = list(checkout.lines.select_related("product"))
     metadata = {"checkout": str(checkout.id), "store": checkout.store_id,
-                "lines": ",".join(f"{line.product.stripe_product_id}x{line.quantity}" for line in checkout.lines.all())}
-    first = checkout.lines.first()
-    if checkout.lines.count() == 1:
-        metadata |= {"product": first.product.stripe_product_id, "quantity": str(first.quantity)}
+                "lines": ",".join(f"{_line_name(line.product)}x{line.quantity}" for line in lines)[:500]}
+    if len(lines) == 1:
+        metadata |= {"product": lines[0].product.stripe_product_id, "quantity": str(lines[0].quantity)}
+        if lines[0].product.variant_label:
+            metadata["price"] = lines[0].product.stripe_price_id
     try:
         intent = get_gateway().payment_intent_create(amount=checkout.amount, currency=checkout.currency,
                                                      metadata=metadata,
@@ -64,6 +66,11 @@ def checkout_start(*, lines: list[CheckoutRequestLine], client_ref: str, email: 
                                                    client_secret=intent.get("client_secret") or "")
     checkout.refresh_from_db()
     return checkout
+
+
+def _line_name(product) -> str:
+    # A size or colour is named by its price (the variant's key), after its product.
+    return f"{product.stripe_product_id}:{product.stripe_price_id}" if product.variant_label else product.stripe_product_id
 
 
 def checkout_reserve(*, lines: list[CheckoutRequestLine], client_ref: str, expires_at: datetime, email: str = "",
@@ -79,13 +86,13 @@ def checkout_reserve(*, lines: list[CheckoutRequestLine], client_ref: str, expir
     products = {p.pk: p for p in inventory_selectors.products_by_ids(product_ids=[x.product_id for x in lines])}
     if missing := {x.product_id for x in lines} - set(products):
         raise CheckoutRefused(f"Unknown product id(s): {sorted(missing)}.")
-    if unpriced := sorted(p.name for p in products.values() if p.unit_amount <= 0):
+    if unpriced := sorted(p.display_name for p in products.values() if p.unit_amount <= 0):
         raise CheckoutRefused(f"Not for sale here, no price set: {', '.join(unpriced)}.")
     if len({p.store_id for p in products.values()}) > 1 or len({p.currency for p in products.values()}) > 1:
         raise CheckoutRefused("All lines of one checkout must come from one store, in one currency.")
     with transaction.atomic():
         client_holds_check(client_ref=client_ref, wanted=_merged(lines),
-                           names={pid: p.name for pid, p in products.items()})
+                           names={pid: p.display_name for pid, p in products.items()})
         first = products[lines[0].product_id]
         checkout = Checkout.objects.create(
             email=email, client_ref=client_ref[:64], store_id=first.store_id, currency=first.currency, expires_at=expires_at,

@@ -9,18 +9,17 @@ from django import forms
 from django.conf import settings
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from common.clients import request_client_address
-from common.lookups import or_404
+from common.lookups import NotFound, or_404
 from common.money import money
 from inventory import selectors as inventory_selectors
-from inventory.exceptions import InsufficientStock, InvalidStockChange, ProductNotFound
+from inventory.exceptions import InsufficientStock, InvalidStockChange
 from inventory.waitlist import WaitlistBusy, WaitlistRefused, waitlist_join
 
 from ..gateway import GatewayError, gateway_is_offline
-from ..models import Checkout
+from ..models import Checkout, Order
 from ..offline.forms import OfflineCardForm
 from .api_schemas import MAX_QUANTITY, gateway_error_text, short_of_stock_text, waitlist_joined_text
 from .limits import TooManyOpenCheckouts
@@ -42,6 +41,8 @@ STATUS_MESSAGES = {
 class CheckoutStartForm(forms.Form):
     store = forms.RegexField(regex=r"^store_[A-Za-z0-9]+$", max_length=64)
     product = forms.RegexField(regex=r"^[A-Za-z0-9_-]+$", max_length=64)
+    # The variant (size, colour) by its Stripe price; blank for a product without variants.
+    price = forms.RegexField(regex=r"^[A-Za-z0-9_-]+$", max_length=64, required=False)
     quantity = forms.IntegerField(min_value=1, max_value=MAX_QUANTITY, initial=1)
     email = forms.EmailField(required=False, max_length=254)
 
@@ -49,6 +50,7 @@ class CheckoutStartForm(forms.Form):
 class WaitlistForm(forms.Form):
     store = forms.RegexField(regex=r"^store_[A-Za-z0-9]+$", max_length=64, widget=forms.HiddenInput)
     product = forms.RegexField(regex=r"^[A-Za-z0-9_-]+$", max_length=64, widget=forms.HiddenInput)
+    price = forms.RegexField(regex=r"^[A-Za-z0-9_-]+$", max_length=64, required=False, widget=forms.HiddenInput)
     email = forms.EmailField(max_length=254, label="Your e-mail")
 
 
@@ -69,10 +71,9 @@ def checkout_or_404(checkout_id) -> Checkout:
 
 def checkout_page_render(request, checkout: Checkout, *, card_form=None, error: str = "", status: int = 200):
     offline = gateway_is_offline()
-    lines = [{"name": line.product.name, "quantity": line.quantity, "unit": money(line.unit_amount, checkout.currency),
+    lines = [{"name": line.product.display_name, "quantity": line.quantity, "unit": money(line.unit_amount, checkout.currency),
               "total": money(line.unit_amount * line.quantity, checkout.currency),
-              "url": reverse("inventory:product_page", kwargs={"store_id": line.product.store_id,
-                                                               "product_id": line.product.stripe_product_id})}
+              "url": line.product.page_url}
              for line in checkout.lines.all()]
     context = {
         "checkout": checkout,
@@ -91,6 +92,18 @@ def checkout_page_render(request, checkout: Checkout, *, card_form=None, error: 
     return render(request, "payments/checkout.html", context, status=status)
 
 
+# --- After paying through a Payment Link --------------------------------------------------------
+
+@require_GET
+def thanks(request, store_id: str):
+    """Where a store's Payment Links send the buyer after paying (`after_completion`, with Stripe's
+    {CHECKOUT_SESSION_ID}): thanks, and what the store made of the purchase once it has decided."""
+    store = or_404(inventory_selectors.store_get, store_id=store_id)
+    session_id = request.GET.get("session_id", "")[:255]
+    order = Order.objects.filter(checkout_session_id=session_id, store=store).first() if session_id else None
+    return render(request, "payments/thanks.html", {"store": store, "order": order, "session_id": session_id})
+
+
 # --- Starting a checkout from a product page, and the waitlist when it cannot start ----------------
 
 @require_POST
@@ -100,7 +113,7 @@ def checkout_start_form(request):
     if not form.is_valid():
         return render(request, "payments/checkout_start.html", {"form": form}, status=400)
     data = form.cleaned_data
-    product = _product_or_404(data["store"], data["product"])
+    product = _product_or_404(data["store"], data["product"], data["price"])
     try:
         checkout = checkout_start(lines=[CheckoutRequestLine(product.pk, data["quantity"])], email=data["email"],
                                   client_ref=request_client_address(request))
@@ -122,10 +135,11 @@ def waitlist_form(request):
     form = WaitlistForm(request.POST)
     if not form.is_valid():
         known = form.cleaned_data
-        product = _product_or_none(known["store"], known["product"]) if {"store", "product"} <= set(known) else None
+        product = (_product_or_none(known["store"], known["product"], known.get("price", ""))
+                   if {"store", "product"} <= set(known) else None)
         return render(request, "payments/checkout_start.html", {"product": product, "waitlist_form": form},
                       status=400)
-    product = _product_or_404(form.cleaned_data["store"], form.cleaned_data["product"])
+    product = _product_or_404(form.cleaned_data["store"], form.cleaned_data["product"], form.cleaned_data["price"])
     try:
         entry = waitlist_join(product=product, email=form.cleaned_data["email"],
                               client_ref=request_client_address(request))
@@ -141,26 +155,30 @@ def waitlist_form(request):
 
 def _unavailable(request, product, available: int, data: dict):
     alternatives = inventory_selectors.product_alternatives(stripe_product_id=product.stripe_product_id,
-                                                            exclude_store_id=product.store_id)
+                                                            exclude_store_id=product.store_id, size=product.size,
+                                                            colour=product.colour)
     context = {
         "product": product,
-        "error": short_of_stock_text(name=product.name, store_name=product.store.name, available=available)
+        "error": short_of_stock_text(name=product.display_name, store_name=product.store.name, available=available)
                  + f" (you asked for {data['quantity']}). Nothing was reserved.",
         "available": available,
         "alternatives": alternatives,
         # The waitlist is for sold-out products only (inventory/waitlist.py).
         "waitlist_form": WaitlistForm(initial={"store": product.store_id, "product": product.stripe_product_id,
+                                               "price": product.stripe_price_id,
                                                "email": data.get("email") or ""}) if available <= 0 else None,
     }
     return render(request, "payments/checkout_start.html", context, status=409)
 
 
-def _product_or_none(store_id: str, stripe_product_id: str):
+def _product_or_none(store_id: str, stripe_product_id: str, price_id: str):
     try:
-        return inventory_selectors.product_get(store_id=store_id, stripe_product_id=stripe_product_id)
-    except ProductNotFound:
+        return inventory_selectors.product_get(store_id=store_id, stripe_product_id=stripe_product_id,
+                                               price_id=price_id)
+    except NotFound:
         return None
 
 
-def _product_or_404(store_id: str, stripe_product_id: str):
-    return or_404(inventory_selectors.product_get, store_id=store_id, stripe_product_id=stripe_product_id)
+def _product_or_404(store_id: str, stripe_product_id: str, price_id: str):
+    return or_404(inventory_selectors.product_get, store_id=store_id, stripe_product_id=stripe_product_id,
+                  price_id=price_id)

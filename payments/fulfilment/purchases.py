@@ -1,4 +1,6 @@
 """Fulfilment: claim ready intake events in batches and decide them, one transaction per batch.
+(Catalogue events, product.updated and price.updated, are applied in the same batches:
+payments/catalogue/events.py.)
 
 Rows are claimed with SELECT … FOR UPDATE SKIP LOCKED, so any number of workers can drain at once,
 and a worker (or its database connection) that dies mid-batch rolls the whole batch back for
@@ -20,6 +22,7 @@ from inventory import selectors as inventory_selectors
 from inventory.exceptions import InsufficientStock
 from inventory.services import Sale, SaleBatchOutcome, StockLine, stock_sell_batch
 
+from ..catalogue.events import catalogue_events_apply
 from ..models import Checkout, IntakeEvent, LinkSync, Order, OrderLine, StripeJob
 from ..settlement.records import stripe_jobs_record
 from ..intake.services import PURCHASE_EVENT_TYPES
@@ -50,6 +53,8 @@ def intake_apply_batch(*, limit: int) -> int:
         objects = {event_id: data.get("object") or {} for event_id, data in objects.items()}
         done = _apply_purchases([i for i in intakes if i.kind == IntakeEvent.Kind.PURCHASE], objects)
         done += _follow_payments([i for i in intakes if i.kind == IntakeEvent.Kind.PAYMENT], objects)
+        done += catalogue_events_apply(intakes=[i for i in intakes if i.kind == IntakeEvent.Kind.CATALOGUE],
+                                       objects=objects)
         IntakeEvent.objects.filter(pk__in=done).update(state=IntakeEvent.State.DONE, done_at=timezone.now())
     return len(intakes)
 

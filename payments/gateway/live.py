@@ -111,6 +111,39 @@ class LiveGateway:
             send=lambda: self._client.v1.payment_intents.confirm(
                 payment_intent_id, params, options=self._options(idempotency_key)).to_dict())
 
+    # --- The catalogue (payments/catalogue): reads page by page, each page one call in the budget ---
+
+    def product_list(self) -> list[dict]:
+        """Every active product of the account."""
+        return self._list_all("product.list", lambda params: self._client.v1.products.list(params),
+                              {"active": True})
+
+    def price_list(self) -> list[dict]:
+        """Every active one-time price of the account (recurring prices are not for a booth)."""
+        return self._list_all("price.list", lambda params: self._client.v1.prices.list(params),
+                              {"active": True, "type": "one_time"})
+
+    def payment_link_list(self) -> list[dict]:
+        """Every Payment Link of the account, active or not (to find the ones a store made before)."""
+        return self._list_all("payment_link.list", lambda params: self._client.v1.payment_links.list(params), {})
+
+    def payment_link_create(self, *, params: dict, idempotency_key: str) -> dict:
+        return self._call(
+            "payment_link.create", (params.get("metadata") or {}).get("price", ""), params=params,
+            idempotency_key=idempotency_key,
+            send=lambda: self._client.v1.payment_links.create(params, options=self._options(idempotency_key)).to_dict())
+
+    def _list_all(self, operation: str, lister, params: dict) -> list[dict]:
+        found, after = [], None
+        while True:
+            page_params = {**params, "limit": 100, **({"starting_after": after} if after else {})}
+            page = self._call(operation, after or "", lambda p=page_params: lister(p).to_dict(), params=page_params)
+            data = page.get("data") or []
+            found += data
+            if not page.get("has_more") or not data:
+                return found
+            after = data[-1]["id"]
+
     def payment_link_retrieve(self, payment_link_id: str) -> dict:
         return self._call("payment_link.retrieve", payment_link_id,
                           lambda: self._client.v1.payment_links.retrieve(payment_link_id).to_dict())

@@ -19,7 +19,9 @@ PAYMENT_EVENT_TYPES = (
     "payment_intent.payment_failed",
     "payment_intent.canceled",
 )
-OWNED_EVENT_TYPES = SESSION_EVENT_TYPES + PAYMENT_EVENT_TYPES
+# Names, pictures and prices kept in step with Stripe (payments/catalogue/events.py).
+CATALOGUE_EVENT_TYPES = ("product.updated", "price.updated")
+OWNED_EVENT_TYPES = SESSION_EVENT_TYPES + PAYMENT_EVENT_TYPES + CATALOGUE_EVENT_TYPES
 
 
 def intake_record(*, event: Event) -> IntakeEvent | None:
@@ -29,7 +31,8 @@ def intake_record(*, event: Event) -> IntakeEvent | None:
     """
     if event.type not in OWNED_EVENT_TYPES:
         return None
-    kind = IntakeEvent.Kind.PURCHASE if event.type in SESSION_EVENT_TYPES else IntakeEvent.Kind.PAYMENT
+    kind = (IntakeEvent.Kind.PURCHASE if event.type in SESSION_EVENT_TYPES
+            else IntakeEvent.Kind.CATALOGUE if event.type in CATALOGUE_EVENT_TYPES else IntakeEvent.Kind.PAYMENT)
     intake = IntakeEvent(event_id=event.id, event_type=event.type, kind=kind, event_created=event.created,
                          object_id=str((event.data.get("object") or {}).get("id") or ""),
                          next_attempt_at=event.created)

@@ -21,8 +21,8 @@ def store_verified_event(trigger, api_key=None) -> None:
     trigger.event = event
     trigger.processed = True
     if event.type not in OWNED_EVENT_TYPES:
-        # Stored only: dj-stripe's handlers for other types (charge.*, product.*, …) re-fetch from
-        # Stripe inside this request and would answer 500 whenever Stripe is out of reach.
+        # Stored only: dj-stripe's handlers for other types (charge.*, product.created, …) re-fetch
+        # from Stripe inside this request and would answer 500 whenever Stripe is out of reach.
         return
     if created:
         event.invoke_webhook_handlers()

@@ -29,6 +29,7 @@ class IntakeEvent(LeasedWork):
     class Kind(models.TextChoices):
         PURCHASE = "purchase", "Checkout Session completed or expired"
         PAYMENT = "payment", "PaymentIntent changed"
+        CATALOGUE = "catalogue", "Product or price changed"
 
     class State(models.TextChoices):
         READY = "ready", "Ready to apply"
@@ -39,7 +40,7 @@ class IntakeEvent(LeasedWork):
     event_id = models.CharField(max_length=255, unique=True)
     event_type = models.CharField(max_length=64)
     kind = models.CharField(max_length=16, choices=Kind.choices)
-    object_id = models.CharField(max_length=255, help_text="The session or PaymentIntent the event is about.")
+    object_id = models.CharField(max_length=255, help_text="The session, PaymentIntent, product or price the event is about.")
     event_created = models.DateTimeField(help_text="When Stripe created the event: sales are decided in this order (then by event id).")
     state = models.CharField(max_length=16, choices=State.choices, default=State.READY)
     line_items = models.JSONField(null=True, blank=True, help_text="Fetched from Stripe when the session alone "

@@ -15,7 +15,7 @@ from inventory import selectors as inventory_selectors
 from ..gateway.calls import stripe_call_record
 from ..gateway.errors import GatewayRejected
 from ..models import OfflineStripeObject, StripeCall
-from .shapes import offline_checkout_session, stripe_shape
+from .shapes import offline_checkout_session, offline_payment_link, stripe_shape
 
 OFFLINE_DECLINING_CARDS = {"pm_card_chargeDeclined", "pm_card_visa_chargeDeclined", "pm_card_chargeCustomerFail"}
 
@@ -150,6 +150,33 @@ class OfflineGateway:
                 count = (link.get("restrictions") or {}).get("completed_sessions", {}).get("count", 0)
                 updated["restrictions"] = {"completed_sessions": {"count": count, "limit": limit}}
             return self._put(updated)
+
+    # --- The catalogue: the demo's Stripe account is whatever the offline notebook holds ---
+
+    def product_list(self) -> list[dict]:
+        self._note("product.list", "", {"active": True}, outcome="answered from offline notebook")
+        return [p for p in self._all("product") if p.get("active", True)]
+
+    def price_list(self) -> list[dict]:
+        self._note("price.list", "", {"active": True, "type": "one_time"}, outcome="answered from offline notebook")
+        return [p for p in self._all("price") if p.get("active", True) and p.get("type") == "one_time"]
+
+    def payment_link_list(self) -> list[dict]:
+        self._note("payment_link.list", "", outcome="answered from offline notebook")
+        return self._all("payment_link")
+
+    def payment_link_create(self, *, params: dict, idempotency_key: str) -> dict:
+        """A link whose URL is the demo's offline pay page (payments/offline/views.py)."""
+        link_id = "plink_offline_" + uuid.uuid5(uuid.NAMESPACE_URL, idempotency_key).hex[:20]
+        existing = OfflineStripeObject.objects.filter(pk=link_id).first()
+        if existing:  # same idempotency key: the same link, as Stripe would replay it
+            return existing.data
+        self._note("payment_link.create", (params.get("metadata") or {}).get("price", ""), params, idempotency_key)
+        url = settings.SITE_URL + reverse("payments:offline_pay", kwargs={"payment_link_id": link_id})
+        return self._put(offline_payment_link(link_id=link_id, url=url, params=params))
+
+    def _all(self, kind: str) -> list[dict]:
+        return [row.data for row in OfflineStripeObject.objects.filter(object=kind).order_by("pk")]
 
     def notebook_put(self, data: dict) -> dict:
         """Let the offline simulator (simulate_purchase, seed_demo) place objects Stripe would hold."""

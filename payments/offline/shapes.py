@@ -18,10 +18,26 @@ def _resources() -> dict:
     return json.loads(SHAPES_FILE.read_text())["resources"]
 
 
-def stripe_shape(name: str, **overrides) -> dict:
-    """A deep copy of Stripe's example `name` object with top-level fields overridden."""
-    return {**copy.deepcopy(_resources()[name]), **overrides}
+def stripe_shape(resource: str, /, **overrides) -> dict:
+    """A deep copy of Stripe's example `resource` object with top-level fields overridden."""
+    return {**copy.deepcopy(_resources()[resource]), **overrides}
 
+
+def offline_payment_link(*, link_id: str, url: str, params: dict) -> dict:
+    """A new, active Payment Link as Stripe answers a create with `params` (nothing completed yet)."""
+    limit = ((params.get("restrictions") or {}).get("completed_sessions") or {}).get("limit")
+    intent_data = params.get("payment_intent_data") or {}
+    link = stripe_shape("payment_link", id=link_id, url=url, active=True, metadata=dict(params.get("metadata") or {}),
+                        inactive_message=params.get("inactive_message"),
+                        restrictions={"completed_sessions": {"count": 0, "limit": limit}} if limit else None)
+    link["payment_intent_data"] = {**(link.get("payment_intent_data") or {}),
+                                   "capture_method": intent_data.get("capture_method", "automatic"),
+                                   "metadata": dict(intent_data.get("metadata") or {})}
+    if params.get("after_completion"):
+        link["after_completion"] = params["after_completion"]
+    # Not Stripe's (a link's line items are a separate list): what the offline pay page sells.
+    link["offline"] = {"line_items": params.get("line_items") or []}
+    return link
 
 
 def offline_checkout_session(*, session_id: str, params: dict, url: str, prices: dict[str, tuple[int, str]]) -> dict:

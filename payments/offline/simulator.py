@@ -17,8 +17,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from inventory.models import Product
 
-from ..gateway import GatewayRejected, gateway_is_offline, get_gateway, webhook_signature_header
-from ..models import OfflineStripeObject
+from ..gateway import GatewayRejected, get_gateway, webhook_signature_header
 from .gateway import OfflineGateway
 from .shapes import stripe_shape
 
@@ -39,14 +38,6 @@ def offline_payment_link_shape(*, product: Product, url: str, capture_method: st
     return link
 
 
-def offline_payment_link_seed(*, product: Product) -> None:
-    """Offline, put a demo product's Payment Link in the notebook (once), as Stripe would hold it."""
-    gateway = get_gateway()
-    if gateway_is_offline() and not OfflineStripeObject.objects.filter(pk=product.payment_link_id).exists():
-        product.refresh_from_db()
-        gateway.notebook_put(offline_payment_link_shape(product=product, url=product.payment_link_url))
-
-
 @sensitive_variables("secret")
 def checkout_session_completed(*, product: Product, quantity: int, capture_method: str, secret: str,
                                timestamp: int | None = None) -> SignedDelivery:
@@ -57,7 +48,7 @@ def checkout_session_completed(*, product: Product, quantity: int, capture_metho
     price = stripe_shape("price", id=product.stripe_price_id or f"price_sim_{token}", product=product.stripe_product_id,
                          unit_amount=product.unit_amount, unit_amount_decimal=str(product.unit_amount),
                          currency=product.currency, type="one_time", recurring=None)
-    item = stripe_shape("item", id=f"li_sim_{token}", description=product.name, price=price, quantity=quantity,
+    item = stripe_shape("item", id=f"li_sim_{token}", description=product.display_name, price=price, quantity=quantity,
                         amount_subtotal=amount, amount_total=amount, currency=product.currency)
     session = stripe_shape("checkout.session", id=session_id, status="complete", mode="payment",
                            payment_status="paid" if capture_method == "automatic" else "unpaid",

@@ -60,7 +60,7 @@ def _hold_and_go(request, product, quantity: int, form):
         checkout = held_checkout_start(product=product, quantity=quantity, client_ref=request_client_address(request))
     except InsufficientStock as short:
         available = short.shortfalls[0].available
-        error = short_of_stock_text(name=product.name, store_name=product.store.name, available=available)
+        error = short_of_stock_text(name=product.display_name, store_name=product.store.name, available=available)
         return _scan_page(request, product, form=form, status=409, sold_out=available <= 0,
                           error=f"{error} Nothing was held and nothing was charged.")
     except TooManyOpenCheckouts as busy:
@@ -84,9 +84,10 @@ def _scan_page(request, product, *, form=None, status: int = 200, error: str = "
         "error": error,
         "sold_out": sold_out,
         "alternatives": inventory_selectors.product_alternatives(
-            stripe_product_id=product.stripe_product_id, exclude_store_id=product.store_id) if sold_out else [],
-        "waitlist_form": WaitlistForm(initial={"store": product.store_id, "product": product.stripe_product_id})
-        if sold_out else None,
+            stripe_product_id=product.stripe_product_id, exclude_store_id=product.store_id, size=product.size,
+            colour=product.colour) if sold_out else [],
+        "waitlist_form": WaitlistForm(initial={"store": product.store_id, "product": product.stripe_product_id,
+                                               "price": product.stripe_price_id}) if sold_out else None,
     }
     return render(request, "payments/scan.html", context, status=status)
 

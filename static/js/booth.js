@@ -8,7 +8,7 @@
  *
  * Staff dashboard (<div data-dashboard data-dashboard-url="…/dashboard.json">, feeds listed in
  * #dashboard-feeds, from the server): one live feed (static/js/live-feed.js) per store; a stock
- * message updates its product's row at once, then the figures (sold today / last hour, low-stock warnings) are re-read, debounced.
+ * message updates its variant's row (one per product and size) at once, then the figures (sold today / last hour, low-stock warnings) are re-read, debounced.
  *
  * Without JavaScript both pages show the figures as of render.
  */
@@ -46,12 +46,13 @@
     var url = booth.getAttribute("data-sales-url");
 
     function apply(data) {
-      Object.keys(data.products || {}).forEach(function (product) {
-        var tile = booth.querySelector('[data-stock-product="' + cssEscape(product) + '"]');
+      // One tile per variant (a size, or a product without sizes), keyed by the variant's id.
+      Object.keys(data.variants || {}).forEach(function (variant) {
+        var tile = booth.querySelector('[data-stock-variant="' + cssEscape(variant) + '"]');
         if (!tile) {
           return;
         }
-        var sold = data.products[product].sold_recently;
+        var sold = data.variants[variant].sold_recently;
         tile.querySelectorAll("[data-sold-recently]").forEach(function (node) {
           node.textContent = String(sold);
           node.parentNode.setAttribute("data-selling", sold > 0 ? "true" : "false");
@@ -145,7 +146,7 @@
 
     function apply(data) {
       data.products.forEach(function (row) {
-        var tr = root.querySelector('[data-dashboard-row="' + cssEscape(row.store + ":" + row.product) + '"]');
+        var tr = root.querySelector('[data-dashboard-row="' + cssEscape(String(row.id)) + '"]');
         if (tr) {
           renderRow(tr, row);
         }
@@ -175,7 +176,7 @@
       if (!msg || msg.type !== "stock.updated") {
         return;
       }
-      var tr = root.querySelector('[data-dashboard-row="' + cssEscape(msg.store + ":" + msg.product) + '"]');
+      var tr = root.querySelector('[data-dashboard-row="' + cssEscape(String(msg.variant)) + '"]');
       if (tr) {
         renderStock(tr, msg);
       }

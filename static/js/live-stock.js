@@ -2,10 +2,15 @@
  * Live stock for server-rendered pages.
  *
  * The page says where its feed is (<body data-live-stock-path="/ws/stock/<store>/[<product>/]">) and
- * marks every product it shows with data-stock-product="<stripe product id>". Inside such an element:
+ * marks every product it shows with data-stock-product="<stripe product id>". Such an element shows
+ * the product as a whole (all its sizes together: the message's `family` figures), unless it also
+ * carries data-stock-variant="<variant>": then it shows that one variant (a size, a colour, or a
+ * product without variants) and only that variant's messages change it. Inside such an element
+ * (but not inside another one nested in it):
  *   [data-stock-count]       gets the stock number;
  *   [data-show-when="…"]     is shown or hidden: in-stock, sold-out, low-stock, payable, unavailable
- *                            (not payable although not sold out: link switched off).
+ *                            (not payable although not sold out: link switched off);
+ *   [data-disable-when="sold-out"]  is disabled while sold out (a size picker's option).
  * The element itself carries data-available / data-sold-out / data-low-stock / data-payable, which
  * the CSS styles from and which this script reads to know what the page shows now.
  *
@@ -70,16 +75,26 @@
     }
   }
 
+  // The nodes an element renders: its own, not those of a variant's element nested inside it.
+  function owned(el, selector) {
+    return Array.prototype.filter.call(el.querySelectorAll(selector), function (node) {
+      return node.closest("[data-stock-product]") === el;
+    });
+  }
+
   function render(el, state) {
     el.setAttribute("data-available", String(state.available));
     el.setAttribute("data-sold-out", String(state.soldOut));
     el.setAttribute("data-low-stock", String(state.lowStock));
     el.setAttribute("data-payable", String(state.payable));
-    el.querySelectorAll("[data-stock-count]").forEach(function (node) {
+    owned(el, "[data-stock-count]").forEach(function (node) {
       node.textContent = String(state.available);
     });
-    el.querySelectorAll("[data-show-when]").forEach(function (node) {
+    owned(el, "[data-show-when]").forEach(function (node) {
       node.hidden = !shows(node.getAttribute("data-show-when"), state);
+    });
+    owned(el, '[data-disable-when="sold-out"]').forEach(function (node) {
+      node.disabled = state.soldOut;
     });
   }
 
@@ -108,36 +123,56 @@
       return;
     }
     var selector = '[data-stock-product="' + cssEscape(msg.product) + '"]';
-    var elements = document.querySelectorAll(selector);
-    if (!elements.length || isOlderThanShown(msg)) {
-      return;
+    var variant = msg.variant === undefined || msg.variant === null ? null : String(msg.variant);
+    var wholes = [];
+    var ones = [];
+    document.querySelectorAll(selector).forEach(function (el) {
+      var own = el.getAttribute("data-stock-variant");
+      if (own === null) {
+        wholes.push(el);
+      } else if (own === variant) {
+        ones.push(el);
+      }
+    });
+    // Sizes change one at a time: their messages are ordered per variant, the product's totals per product.
+    var variantFresh = ones.length && !isOlderThanShown("variant:" + variant, msg);
+    var familyFresh = wholes.length && !isOlderThanShown("product:" + msg.product, msg);
+    var change = "";
+    if (variantFresh) {
+      change = show(ones, stateFromMessage(msg), msg);
     }
+    if (familyFresh) {
+      var familyChange = show(wholes, stateFromMessage(msg.family || msg), msg);
+      change = change || familyChange;  // a size's own news says more than the product's total
+    }
+    if (change) {
+      announce(change);
+    }
+  }
+
+  function show(elements, after, msg) {
     var before = readState(elements[0]);
-    var after = stateFromMessage(msg);
     elements.forEach(function (el) {
       render(el, after);
       // For scripts that follow what a page shows (booth.js): an event, not a watch on the DOM.
       el.dispatchEvent(new CustomEvent("swagstore:stock-shown", { bubbles: true, detail: msg }));
     });
     var name = elements[0].getAttribute("data-product-name") || msg.name || msg.product;
-    var change = describeChange(name, before, after);
-    if (change) {
-      announce(change);
-    }
+    return describeChange(name, before, after);
   }
 
   // Two sales committed in different processes may publish in the opposite order to the one in
   // which they read the stock; a snapshot read earlier than the one shown is stale, so skip it.
   var shownAsOf = {};
 
-  function isOlderThanShown(msg) {
+  function isOlderThanShown(key, msg) {
     if (typeof msg.as_of !== "number") {
       return false;
     }
-    if (shownAsOf[msg.product] !== undefined && msg.as_of < shownAsOf[msg.product]) {
+    if (shownAsOf[key] !== undefined && msg.as_of < shownAsOf[key]) {
       return true;
     }
-    shownAsOf[msg.product] = msg.as_of;
+    shownAsOf[key] = msg.as_of;
     return false;
   }
 

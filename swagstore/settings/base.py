@@ -76,7 +76,8 @@ CONTENT_SECURITY_POLICY = {
         "default-src": [SELF],
         "script-src": [SELF, "https://js.stripe.com"],
         "style-src": [SELF],
-        "img-src": [SELF, "data:"],
+        # Product pictures come from Stripe's file links or wherever the catalogue's images are hosted.
+        "img-src": [SELF, "data:", "https:"],
         "connect-src": [SELF, "https://api.stripe.com"],  # 'self' includes our own ws:/wss: feeds
         "frame-src": ["https://js.stripe.com", "https://hooks.stripe.com"],
         "object-src": [NONE],
@@ -140,6 +141,10 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Product pictures uploaded in the admin (inventory.Product.image). On a platform whose disk does not
+# persist (Heroku), point STORAGES["default"] at object storage instead.
+MEDIA_URL = "media/"
+MEDIA_ROOT = Path(env("MEDIA_ROOT", default=str(BASE_DIR / "media")))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

@@ -71,7 +71,7 @@ def test_staff_dashboard_from_the_admin_index_updates_live(server, browser, stor
         page.click("text=Sales dashboard")
         page.wait_for_url(server.url + reverse("inventory:staff_dashboard"))
         page.wait_for_function("document.querySelector('[data-dashboard]').getAttribute('data-live-state') === 'live'")
-        row = page.locator(f'[data-dashboard-row="{store.pk}:{mug.stripe_product_id}"]')
+        row = page.locator(f'[data-dashboard-row="{mug.pk}"]')
         assert row.locator("[data-cell=sold_today]").text_content() == "0"
         assert page.locator("[data-low-stock-empty]").is_visible() or "Camp mug" not in page.locator(
             "[data-low-stock-list]").text_content()
@@ -81,14 +81,14 @@ def test_staff_dashboard_from_the_admin_index_updates_live(server, browser, stor
 
         # then: its row and the warnings follow
         page.wait_for_function(f"""() => {{
-            const r = document.querySelector('[data-dashboard-row="{store.pk}:{mug.stripe_product_id}"]');
+            const r = document.querySelector('[data-dashboard-row="{mug.pk}"]');
             return r.querySelector('[data-cell=available]').textContent === '3'
                 && r.querySelector('[data-cell=sold_today]').textContent === '1'
                 && r.querySelector('[data-cell=sold_last_hour]').textContent === '1';
         }}""", timeout=5000)
         assert row.get_attribute("data-state") == "low"
         page.locator("[data-low-stock-list]", has_text="Camp mug").wait_for(timeout=5000)
-        tee_row = page.locator(f'[data-dashboard-row="{store.pk}:{tee.stripe_product_id}"]')
+        tee_row = page.locator(f'[data-dashboard-row="{tee.pk}"]')
         assert tee_row.locator("[data-cell=sold_today]").text_content() == "0"
         screenshot(page, "dashboard.png")
     finally:

@@ -190,7 +190,10 @@ def test_a_late_arriving_older_snapshot_does_not_overwrite_newer_stock(server, c
     group = product_group(product.store_id, product.stripe_product_id)
 
     def publish(**changes):
-        message = {"type": "stock.updated", **stock_snapshot(product_id=product.pk), **changes}
+        snapshot = stock_snapshot(product_id=product.pk)
+        # A product without sizes: its totals (what the product's page shows) are its one variant's.
+        family = {**snapshot["family"], **{k: v for k, v in changes.items() if k in snapshot["family"]}}
+        message = {"type": "stock.updated", **snapshot, **changes, "family": family}
         async_to_sync(get_channel_layer().group_send)(group, message)
 
     # when: a snapshot read a minute ago (stock 9) arrives after the current one

@@ -137,7 +137,7 @@ def test_booth_screen_of_an_unknown_store_is_404(client):
     assert client.get(reverse("inventory:booth_sales", args=["store_Nope"])).status_code == 404
 
 
-def test_booth_sales_json_gives_recent_sales_and_stock_per_product(client, booth):
+def test_booth_sales_json_gives_recent_sales_and_stock_per_variant(client, booth):
     tee = factories.product(store_obj=booth, inventory=6)
     mug = factories.product(store_obj=booth, inventory=1)
     sell(tee, 2)
@@ -151,9 +151,11 @@ def test_booth_sales_json_gives_recent_sales_and_stock_per_product(client, booth
     assert response.json() == {
         "store": booth.id,
         "window_minutes": BOOTH_WINDOW_MINUTES,
-        "products": {
-            tee.stripe_product_id: {"sold_recently": 2, "available": 1, "sold_out": False},
-            mug.stripe_product_id: {"sold_recently": 1, "available": 0, "sold_out": True},
+        "variants": {
+            str(tee.pk): {"product": tee.stripe_product_id, "price": tee.stripe_price_id, "variant_label": "",
+                          "sold_recently": 2, "available": 1, "sold_out": False},
+            str(mug.pk): {"product": mug.stripe_product_id, "price": mug.stripe_price_id, "variant_label": "",
+                          "sold_recently": 1, "available": 0, "sold_out": True},
         },
     }
 
@@ -231,11 +233,11 @@ def test_dashboard_page_renders_rows_warnings_and_live_feeds_for_staff(client, b
     # then
     doc = page(response)
     assert doc.find("h1").text() == "Sales dashboard"
-    row = doc.find(data_dashboard_row=f"{booth.id}:{tee.stripe_product_id}")
+    row = doc.find(data_dashboard_row=str(tee.pk))
     cells = {c.attrs["data-cell"]: c.text() for c in row.find_all("td") if "data-cell" in c.attrs}
     assert cells == {"inventory": "8", "available": "8", "sold_today": "2", "sold_last_hour": "2",
                      "state": "In stock"}
-    row = doc.find(data_dashboard_row=f"{booth.id}:{mug.stripe_product_id}")
+    row = doc.find(data_dashboard_row=str(mug.pk))
     assert row.attrs["data-state"] == "low"
     warnings = doc.find(data_low_stock_list="")
     assert f"Mug at Hall B: 2 left (threshold 3)" in warnings.text()

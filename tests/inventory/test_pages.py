@@ -170,7 +170,7 @@ def test_product_page_shows_the_product_its_stock_and_how_to_pay(client, booth):
     text = product.text()
     assert doc.find("h1").text() == "Zip hoodie"
     assert doc.find("img").attrs == {"src": "https://cdn.example.com/hoodie.png", "alt": "Zip hoodie",
-                                     "width": "640", "height": "640"}
+                                     "width": "640", "height": "640", "decoding": "async"}
     for expected in ("Warm zip hoodie.", "Brushed inside.", "Made in Portugal.", "Size", "L", "Colour",
                      "charcoal", "apparel", "organic", "55.50 USD"):
         assert expected in text

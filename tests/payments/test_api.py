@@ -47,8 +47,8 @@ def test_stock_check_says_yes_with_what_is_available(client, hoodie):
     status, body = post(client, "/api/stock-check", {"store": hoodie.store_id, "product": "prod_Hoodie",
                                                      "quantity": 2})
     assert status == 200
-    assert body == {"store": hoodie.store_id, "product": "prod_Hoodie", "name": "Hoodie", "requested": 2,
-                    "available": 2, "ok": True}
+    assert body == {"store": hoodie.store_id, "product": "prod_Hoodie", "price": hoodie.stripe_price_id, "size": "",
+                    "colour": "", "name": "Hoodie", "requested": 2, "available": 2, "ok": True}
 
 
 def test_stock_check_409_names_what_is_left_and_other_stores_that_have_it(client, hoodie):
@@ -160,7 +160,7 @@ def test_checkout_answers_location_of_its_page(client, hoodie):
 
 def test_checkout_409_names_each_short_line_and_holds_nothing(client, hall_a, hoodie):
     # given: a hoodie (2 left), a cap (0 left) and a mug (plenty)
-    factories.product(store_obj=hall_a, name="Cap", inventory=0, stripe_product_id="prod_Cap")
+    cap = factories.product(store_obj=hall_a, name="Cap", inventory=0, stripe_product_id="prod_Cap")
     factories.product(store_obj=hall_a, name="Mug", inventory=50, stripe_product_id="prod_Mug")
     # when
     status, body = post(client, "/api/checkouts", {"store": hall_a.id, "lines": [
@@ -169,8 +169,8 @@ def test_checkout_409_names_each_short_line_and_holds_nothing(client, hall_a, ho
     # then
     assert status == 409
     assert sorted(body["shortfalls"], key=lambda x: x["product"]) == [
-        {"product": "prod_Cap", "name": "Cap", "requested": 1, "available": 0},
-        {"product": "prod_Hoodie", "name": "Hoodie", "requested": 3, "available": 2},
+        {"product": "prod_Cap", "price": cap.stripe_price_id, "name": "Cap", "requested": 1, "available": 0},
+        {"product": "prod_Hoodie", "price": hoodie.stripe_price_id, "name": "Hoodie", "requested": 3, "available": 2},
     ]
     assert "Only 2 left of Hoodie in Hall A" in body["detail"]
     assert "Cap is sold out in Hall A" in body["detail"]

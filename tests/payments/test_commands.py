@@ -51,7 +51,11 @@ def test_seed_demo_is_safe_to_run_twice():
     call_command("seed_demo")
     assert (Product.objects.count(), StockMovement.objects.count(), OfflineStripeObject.objects.count()) == counts
     assert dict(Product.objects.values_list("pk", "inventory")) == stock
-    assert Product.objects.filter(stripe_product_id="prod_DemoTee").count() == 2  # one per store
+    # The tee in four sizes, one row each, in both booths; every variant has its own Payment Link and picture.
+    tees = Product.objects.filter(stripe_product_id="prod_DemoTee")
+    assert sorted(tees.values_list("store_id", "size")) == sorted(
+        (store, size) for store in ("store_DEMO01", "store_DEMO02") for size in ("S", "M", "L", "XL"))
+    assert all(p.payment_link_id and p.image_url.endswith("/static/demo/tee.svg") for p in tees)
     call_command("reconcile_stock")
 
 

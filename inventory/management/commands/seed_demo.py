@@ -8,4 +8,4 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         created, existing = demo_catalogue_seed()
-        self.stdout.write(self.style.SUCCESS(f"Demo catalogue: {created} product(s) created, {existing} already there."))
+        self.stdout.write(self.style.SUCCESS(f"Demo catalogue: {created} variant(s) created (a size each, or a product without sizes), {existing} already there."))
