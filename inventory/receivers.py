@@ -1,7 +1,8 @@
 from django.db import transaction
 from django.dispatch import receiver
 
-from .signals import stock_changed
+from .alerts import low_stock_alert_check
+from .signals import stock_changed, stock_moved
 from .waitlist import waitlist_has_waiting
 
 
@@ -11,3 +12,9 @@ def stock_changed_tell_waitlist(sender, product_id: int, **kwargs):
         from .tasks import waitlist_notify_task
 
         transaction.on_commit(lambda: waitlist_notify_task.delay(product_id))
+
+
+@receiver(stock_moved)
+def stock_moved_check_low_stock(sender, product_id: int, **kwargs):
+    """In the stock change's transaction: the alert row commits with the change that caused it."""
+    low_stock_alert_check(product_id=product_id)

@@ -4,8 +4,19 @@ from inventory.demo import demo_catalogue_seed
 
 
 class Command(BaseCommand):
-    help = "Load the demo swag catalogue (two booths). Safe to run again: nothing is added twice."
+    help = ("Load the demo swag catalogue (two booths) and, with Stripe offline (the demo), a booth-staff "
+            "user. Safe to run again: nothing is added twice.")
 
     def handle(self, *args, **options):
+        from backoffice.roles import DEMO_PASSWORD, DEMO_USERNAME, booth_staff_user_ensure
+        from payments.gateway import gateway_is_offline
+
+        # First, so the demo's low-stock e-mails (the tote bag starts low) have someone to go to.
+        if gateway_is_offline():
+            _, created = booth_staff_user_ensure()
+            note = f"created, password {DEMO_PASSWORD}" if created else "already there"
+            self.stdout.write(f"Demo booth-staff user {DEMO_USERNAME!r}: {note} (demo only).")
+        else:
+            self.stdout.write("Stripe is live: no demo booth-staff user (add staff to the 'Booth staff' group).")
         created, existing = demo_catalogue_seed()
         self.stdout.write(self.style.SUCCESS(f"Demo catalogue: {created} product(s) created, {existing} already there."))

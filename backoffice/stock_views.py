@@ -1,0 +1,253 @@
+"""Pages for counting a booth, moving stock between booths and receiving a delivery.
+
+Thin adapters: read the form, call one inventory operation, render. Bad input re-renders the page
+with each problem next to its line (400), a refusal by the stock as it is now (units held for
+buyers, not enough left) likewise with 409; in both cases nothing changed. Success redirects back
+(so a reload does not send the form again) with a message; each rendered form carries a key, the
+ledger source, so a form sent twice changes stock once.
+"""
+
+import uuid
+
+from django.contrib import messages
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods
+
+from inventory import selectors
+from inventory.exceptions import Refusal, StockChangeRefused, StockConflict
+from inventory.models import StockMovement
+from inventory.operations import STOCKTAKE_REASONS, CountLine, MoveLine, delivery_receive, stock_transfer, stocktake_record
+
+from .access import page_context, staff_permission_required
+
+
+class FormErrors:
+    """Problems of one form: per product id, and for the whole form."""
+
+    def __init__(self):
+        self.by_product: dict[int, list[str]] = {}
+        self.general: list[str] = []
+
+    def add(self, product_id: int | None, message: str) -> None:
+        if product_id is None:
+            self.general.append(message)
+        else:
+            self.by_product.setdefault(product_id, []).append(message)
+
+    def add_refusals(self, refusals: list[Refusal]) -> None:
+        for r in refusals:
+            self.add(r.product_id if r.product_id is not None else None, r.reason if r.product_id else str(r))
+
+    def __bool__(self):
+        return bool(self.by_product or self.general)
+
+    def summary(self) -> str:
+        n = len(self.by_product) + len(self.general)
+        return f"Nothing was changed: {n} problem(s) to fix below."
+
+
+def _store_or_404(store_id: str):
+    try:
+        return selectors.store_get(store_id=store_id)
+    except selectors.Store.DoesNotExist:
+        raise Http404(f"No booth {store_id!r}.")
+
+
+def _key(request) -> str | None:
+    try:
+        return uuid.UUID(request.POST.get("key", "")).hex
+    except ValueError:
+        return None
+
+
+def _whole(raw: str | None) -> int | None | str:
+    """An int for a whole number, None for an empty field, the text itself when it is not one."""
+    text = (raw or "").strip()
+    if not text:
+        return None
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 9 else text
+
+
+def _status(refused: StockChangeRefused) -> int:
+    return 409 if isinstance(refused, StockConflict) else 400
+
+
+def _rows(products, errors: FormErrors, data, *prefixes: str) -> list[dict]:
+    return [{"product": p, "errors": errors.by_product.get(p.pk, []),
+             **{prefix: data.get(f"{prefix}-{p.pk}", "") for prefix in prefixes}} for p in products]
+
+
+# --- Counting a booth ---------------------------------------------------------------------------------
+
+
+@staff_permission_required("inventory.count_stock")
+@require_http_methods(["GET"])
+def stocktake_index(request):
+    return render(request, "backoffice/store_pick.html", page_context(
+        request, "Count a booth", stores=selectors.store_list(), target="backoffice:stocktake",
+        intro="Pick the booth to count."))
+
+
+@staff_permission_required("inventory.count_stock")
+@require_http_methods(["GET", "POST"])
+def stocktake(request, store_id: str):
+    store = _store_or_404(store_id)
+    products = selectors.product_list_with_holds(store=store)
+    errors, data, status = FormErrors(), {}, 200
+    if request.method == "POST":
+        data = request.POST
+        lines = _count_lines(data, products, errors)
+        key = _key(request)
+        if key is None:
+            errors.add(None, "This form has expired: reload the page and count again.")
+        if not errors:
+            try:
+                outcome = stocktake_record(store=store, lines=lines, key=key, actor=request.user)
+            except StockChangeRefused as refused:
+                errors.add_refusals(refused.refusals)
+                status = _status(refused)
+            else:
+                _stocktake_messages(request, outcome, len(lines))
+                return redirect("backoffice:stocktake", store_id=store.pk)
+        status = max(status, 400)
+        messages.error(request, errors.summary())
+    return render(request, "backoffice/stocktake.html", page_context(
+        request, f"Count {store.name}", store=store, key=uuid.uuid4().hex, errors=errors,
+        rows=_rows(products, errors, data, "counted", "reason", "shown"),
+        reasons=[(r, StockMovement.Reason(r).label) for r in STOCKTAKE_REASONS]), status=status)
+
+
+def _count_lines(data, products, errors: FormErrors) -> list[CountLine]:
+    lines = []
+    for p in products:
+        counted = _whole(data.get(f"counted-{p.pk}"))
+        if counted is None:
+            continue
+        shown = _whole(data.get(f"shown-{p.pk}"))
+        if isinstance(counted, str):
+            errors.add(p.pk, f"“{counted}” is not a count: enter a whole number (0 or more).")
+        elif not isinstance(shown, int):
+            errors.add(p.pk, "This line has expired: reload the page and count again.")
+        else:
+            lines.append(CountLine(p.pk, shown=shown, counted=counted,
+                                   reason=data.get(f"reason-{p.pk}") or StockMovement.Reason.COUNT))
+    if not lines and not errors:
+        errors.add(None, "Enter the count of at least one product (leave the others empty).")
+    return lines
+
+
+def _stocktake_messages(request, outcome, counted: int) -> None:
+    changed = ", ".join(f"{m.product.name} {m.delta:+d} ({m.get_reason_display().lower()})" for m in outcome.movements)
+    messages.success(request, f"Count recorded for {counted} product(s): "
+                              + (changed if changed else "everything matched, nothing changed."))
+    if outcome.moved_meanwhile:
+        messages.warning(request, "Stock moved while you counted (sales?): "
+                                  f"{', '.join(outcome.moved_meanwhile)}. Your count was applied on top of those "
+                                  "moves; count them again if the items had already left the booth.")
+
+
+# --- Moving stock between booths ----------------------------------------------------------------
+
+
+@staff_permission_required("inventory.transfer_stock")
+@require_http_methods(["GET", "POST"])
+def transfer(request):
+    stores = list(selectors.store_list())
+    by_id = {s.pk: s for s in stores}
+    params = request.POST if request.method == "POST" else request.GET
+    from_store, to_store = by_id.get(params.get("from", "")), by_id.get(params.get("to", ""))
+    errors, status = FormErrors(), 200
+    if params.get("from") and from_store is None or params.get("to") and to_store is None:
+        errors.add(None, "Pick booths from the lists.")
+    elif from_store and to_store and from_store.pk == to_store.pk:
+        errors.add(None, "Pick two different booths.")
+    products = _movable(from_store, to_store) if from_store and to_store and not errors else []
+    if request.method == "POST" and not errors:
+        lines = _move_lines(request.POST, products, errors)
+        key = _key(request)
+        if key is None:
+            errors.add(None, "This form has expired: reload the page and enter the move again.")
+        if not errors:
+            try:
+                movements = stock_transfer(from_store=from_store, to_store=to_store, lines=lines, key=key,
+                                           actor=request.user)
+            except StockChangeRefused as refused:
+                errors.add_refusals(refused.refusals)
+                status = _status(refused)
+            else:
+                moved = ", ".join(f"{m.delta} × {m.product.name}" for m in movements if m.delta > 0)
+                messages.success(request, f"Moved from {from_store.name} to {to_store.name}: {moved}.")
+                return redirect(f"{reverse('backoffice:transfer')}?from={from_store.pk}&to={to_store.pk}")
+    if errors:
+        status = max(status, 400) if request.method == "POST" or params.get("from") else status
+        messages.error(request, errors.summary())
+    return render(request, "backoffice/transfer.html", page_context(
+        request, "Move stock between booths", stores=stores, from_store=from_store, to_store=to_store,
+        key=uuid.uuid4().hex, errors=errors,
+        rows=_rows(products, errors, request.POST if request.method == "POST" else {}, "quantity")), status=status)
+
+
+def _movable(from_store, to_store) -> list:
+    """The first booth's products that the second booth stocks too (same Stripe product)."""
+    there = {p.stripe_product_id for p in selectors.product_list_for_store(store=to_store)}
+    return [p for p in selectors.product_list_with_holds(store=from_store) if p.stripe_product_id in there]
+
+
+def _move_lines(data, products, errors: FormErrors) -> list[MoveLine]:
+    lines = []
+    for p in products:
+        quantity = _whole(data.get(f"quantity-{p.pk}"))
+        if quantity is None or quantity == 0:
+            continue
+        if isinstance(quantity, str):
+            errors.add(p.pk, f"“{quantity}” is not a quantity: enter a whole number.")
+        else:
+            lines.append(MoveLine(p.pk, quantity))
+    if not lines and not errors:
+        errors.add(None, "Enter a quantity for at least one product.")
+    return lines
+
+
+# --- Receiving a delivery -------------------------------------------------------------------------
+
+
+@staff_permission_required("inventory.receive_stock")
+@require_http_methods(["GET"])
+def receive_index(request):
+    return render(request, "backoffice/store_pick.html", page_context(
+        request, "Receive a delivery", stores=selectors.store_list(), target="backoffice:receive",
+        intro="Pick the booth the delivery is for."))
+
+
+@staff_permission_required("inventory.receive_stock")
+@require_http_methods(["GET", "POST"])
+def receive(request, store_id: str):
+    store = _store_or_404(store_id)
+    products = selectors.product_list_with_holds(store=store)
+    errors, status, data = FormErrors(), 200, {}
+    if request.method == "POST":
+        data = request.POST
+        lines = _move_lines(data, products, errors)
+        if not errors:
+            try:
+                outcome = delivery_receive(store=store, supplier_reference=data.get("reference", ""), lines=lines,
+                                           actor=request.user)
+            except StockChangeRefused as refused:
+                errors.add_refusals(refused.refusals)
+                status = _status(refused)
+            else:
+                reference = " ".join(data.get("reference", "").split())
+                received = ", ".join(f"{m.delta} × {m.product.name}" for m in outcome.movements)
+                if outcome.already_received:
+                    messages.warning(request, f"Delivery {reference} was already received ({received}): "
+                                              "nothing changed.")
+                else:
+                    messages.success(request, f"Delivery {reference} received: {received}.")
+                return redirect("backoffice:receive", store_id=store.pk)
+        status = max(status, 400)
+        messages.error(request, errors.summary())
+    return render(request, "backoffice/receive.html", page_context(
+        request, f"Receive a delivery at {store.name}", store=store, errors=errors,
+        reference=data.get("reference", ""), rows=_rows(products, errors, data, "quantity")), status=status)
