@@ -8,7 +8,7 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 WIDTH, HEIGHT = 760, 300
-LEFT, RIGHT, TOP, BOTTOM = 48, 16, 16, 36
+LEFT, RIGHT, TOP, BOTTOM = 48, 28, 16, 36
 # Distinguishable in colour and in print (dashes repeat the palette for an eleventh product on).
 PALETTE = ("#1f5fa8", "#c0392b", "#2e8540", "#d35400", "#6c3483", "#7b4f2c", "#b83280", "#117a8b", "#555555",
            "#8a7d00")
@@ -39,7 +39,9 @@ def hour_range(series: list[Series], *, opening: int = 8, closing: int = 20) -> 
     return min([opening, *busy]), max([closing, *(h + 1 for h in busy)])
 
 
-def sales_chart_svg(series: list[Series], *, title: str, chart_id: str = "sales-chart") -> SafeString:
+def sales_chart_svg(series: list[Series], *, title: str, chart_id: str = "sales-chart",
+                    until_hour: int = 24) -> SafeString:
+    """`until_hour`: lines stop there (today: the hour under way), the axis still shows the day."""
     first, last = hour_range(series)
     top = max([1, *(s.cumulative[-1] for s in series)])
     step = _nice_step(top)
@@ -72,7 +74,7 @@ def sales_chart_svg(series: list[Series], *, title: str, chart_id: str = "sales-
     for index, s in enumerate(series):
         colour, dash = series_style(index)
         cumulative = [0, *s.cumulative]  # cumulative[h] = units sold before hour h
-        points = " ".join(f"{x(h):.1f},{y(cumulative[h]):.1f}" for h in range(first, last + 1))
+        points = " ".join(f"{x(h):.1f},{y(cumulative[h]):.1f}" for h in range(first, max(min(last, until_hour), first) + 1))
         dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
         parts.append(f'<polyline data-series="{escape(s.label)}" points="{points}" fill="none" stroke="{colour}" '
                      f'stroke-width="2.5"{dash_attr}><title>{escape(s.label)}: {s.cumulative[-1]} sold</title>'

@@ -61,7 +61,9 @@ def day_report_page(request, store_id: str, day: str):
     report = _report_or_404(store_id, day)
     sold = [row for row in report.products if row.sold]
     series = [Series(row.product.name, row.hourly) for row in sold]
-    chart = sales_chart_svg(series, title=f"Units sold over {report.day:%A %d %B %Y} at {report.store.name}")
+    is_today = report.day == timezone.localdate()
+    chart = sales_chart_svg(series, title=f"Units sold over {report.day:%A %d %B %Y} at {report.store.name}",
+                            until_hour=timezone.localtime().hour + 1 if is_today else 24)
     m = lambda amount: money(amount, report.currency)  # noqa: E731
     return render(request, "backoffice/report.html", page_context(
         request, f"End of day: {report.store.name}, {report.day:%a %d %b %Y}", report=report, chart=chart,
@@ -71,7 +73,7 @@ def day_report_page(request, store_id: str, day: str):
         give_backs=[{"g": g, "amount": money(g.amount, g.currency), "fee": money(g.fee_avoided, g.currency)}
                     for g in report.give_backs],
         previous_day=(report.day - timedelta(days=1)).isoformat(), next_day=(report.day + timedelta(days=1)).isoformat(),
-        is_today=report.day == timezone.localdate()))
+        is_today=is_today))
 
 
 def _summary(report: DayReport, m) -> list[tuple[str, str, str]]:

@@ -46,7 +46,7 @@ class CsvImportRefused(ValueError):
 
     def __init__(self, errors: list[str]):
         self.errors = errors
-        bad_rows = sum(e.startswith("line ") for e in errors)
+        bad_rows = len({e.split(":", 1)[0] for e in errors if e.startswith("line ") and not e.startswith("line 1:")})
         head = f"{bad_rows} bad row(s)" if bad_rows else "bad file"
         super().__init__(f"{head}: " + "; ".join(errors))
 
@@ -133,7 +133,7 @@ def stock_csv_parse(content: bytes) -> list[CsvRow]:
         raise CsvImportRefused([f"the file is not UTF-8 text (byte {exc.start + 1}); save it as CSV UTF-8"]) from None
     if "\x00" in text:
         raise CsvImportRefused(["the file is not a text file (it contains NUL bytes)"])
-    reader = csv.reader(io.StringIO(text, newline=""))
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     header = _header(reader)
     raw, errors = [], []
     try:
