@@ -77,37 +77,15 @@ class DayReport:
     generated_at: datetime
     fee_rule: str
 
-    @property
-    def units_sold(self) -> int:
-        return sum(p.net_sold for p in self.products)
-
-    @property
-    def revenue(self) -> int:
-        return sum(p.revenue for p in self.products)
-
-    @property
-    def stock_left(self) -> int:
-        return sum(p.stock_left for p in self.products)
-
-    @property
-    def refunds(self) -> list[GiveBack]:
-        return [g for g in self.give_backs if not g.cancelled]
-
-    @property
-    def cancellations(self) -> list[GiveBack]:
-        return [g for g in self.give_backs if g.cancelled]
-
-    @property
-    def refunded_amount(self) -> int:
-        return sum(g.amount for g in self.refunds)
-
-    @property
-    def cancelled_amount(self) -> int:
-        return sum(g.amount for g in self.cancellations)
-
-    @property
-    def fees_avoided(self) -> int:
-        return sum(g.fee_avoided for g in self.cancellations)
+    # Totals: units, and amounts in minor units.
+    units_sold = property(lambda self: sum(p.net_sold for p in self.products))
+    revenue = property(lambda self: sum(p.revenue for p in self.products))
+    stock_left = property(lambda self: sum(p.stock_left for p in self.products))
+    refunds = property(lambda self: [g for g in self.give_backs if not g.cancelled])
+    cancellations = property(lambda self: [g for g in self.give_backs if g.cancelled])
+    refunded_amount = property(lambda self: sum(g.amount for g in self.refunds))
+    cancelled_amount = property(lambda self: sum(g.amount for g in self.cancellations))
+    fees_avoided = property(lambda self: sum(g.fee_avoided for g in self.cancellations))
 
     @property
     def sell_through(self) -> Decimal | None:

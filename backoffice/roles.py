@@ -28,10 +28,11 @@ def booth_staff_group_sync(*, apps=global_apps, using: str = "default"):
     return group_permissions_set(apps=apps, using=using, name=BOOTH_STAFF_GROUP, permissions=BOOTH_STAFF_PERMISSIONS)
 
 
-def group_permissions_set(*, apps, using: str, name: str, permissions: dict[str, tuple[str, ...]]):
+def group_permissions_set(*, apps, using: str, name: str, permissions: dict[str, tuple[str, ...]],
+                          missing_ok: bool = False):
     """Create group `name` if needed and give it exactly `permissions` ({app_label: codenames}).
     Works with a migration's historical `apps` as with the real ones; raises LookupError naming
-    any permission that does not exist."""
+    any permission that does not exist, unless `missing_ok` (a migration, before later ones add them)."""
     from django.db.models import Q
 
     group_model = apps.get_model("auth", "Group")
@@ -42,7 +43,7 @@ def group_permissions_set(*, apps, using: str, name: str, permissions: dict[str,
     found = list(permission_model.objects.using(using).filter(wanted).select_related("content_type"))
     missing = {f"{a}.{c}" for a, cs in permissions.items() for c in cs} - {
         f"{p.content_type.app_label}.{p.codename}" for p in found}
-    if missing:
+    if missing and not missing_ok:
         raise LookupError(f"Permissions missing for the {name!r} group: {sorted(missing)}")
     group, _ = group_model.objects.using(using).get_or_create(name=name)
     group.permissions.set(found)

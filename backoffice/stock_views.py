@@ -10,7 +10,7 @@ ledger source, so a form sent twice changes stock once.
 import uuid
 
 from django.contrib import messages
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
@@ -55,11 +55,46 @@ def _store_or_404(store_id: str):
         raise Http404(f"No booth {store_id!r}.")
 
 
-def _key(request) -> str | None:
+def _key(request, errors: FormErrors) -> str | None:
+    """The rendered form's key (the ledger source): a form sent twice changes stock once."""
     try:
         return uuid.UUID(request.POST.get("key", "")).hex
     except ValueError:
+        errors.add(None, "This form has expired: reload the page and enter it again.")
         return None
+
+
+def _submit(request, errors: FormErrors, apply) -> tuple[HttpResponse | None, int]:
+    """Run `apply` (it records the change, says so, and returns where to go next) unless the form
+    has problems already. Otherwise, or when the stock refuses it, name the problems and answer
+    with 400 (bad input) or 409 (refused by the stock as it is now): (None, status)."""
+    status = 400
+    if not errors:
+        try:
+            return apply(), 200
+        except StockChangeRefused as refused:
+            errors.add_refusals(refused.refusals)
+            status = 409 if isinstance(refused, StockConflict) else 400
+    messages.error(request, errors.summary())
+    return None, status
+
+
+def _store_pick_view(*, permission: str, title: str, target: str, intro: str):
+    """A page listing the booths, each linked to `target` (a URL name taking the store id)."""
+
+    @staff_permission_required(permission)
+    @require_http_methods(["GET"])
+    def store_pick(request):
+        return render(request, "backoffice/store_pick.html", page_context(
+            request, title, stores=selectors.store_list(), target=target, intro=intro))
+
+    return store_pick
+
+
+def _booth(store_id: str):
+    """The booth and its products with their held units, as a count or a delivery page lists them."""
+    store = _store_or_404(store_id)
+    return store, selectors.product_list_with_holds(store=store)
 
 
 def _whole(raw: str | None) -> int | None | str:
@@ -70,10 +105,6 @@ def _whole(raw: str | None) -> int | None | str:
     return int(text) if text.isascii() and text.isdigit() and len(text) <= 9 else text
 
 
-def _status(refused: StockChangeRefused) -> int:
-    return 409 if isinstance(refused, StockConflict) else 400
-
-
 def _rows(products, errors: FormErrors, data, *prefixes: str) -> list[dict]:
     return [{"product": p, "errors": errors.by_product.get(p.pk, []),
              **{prefix: data.get(f"{prefix}-{p.pk}", "") for prefix in prefixes}} for p in products]
@@ -82,41 +113,42 @@ def _rows(products, errors: FormErrors, data, *prefixes: str) -> list[dict]:
 # --- Counting a booth ---------------------------------------------------------------------------------
 
 
-@staff_permission_required("inventory.count_stock")
-@require_http_methods(["GET"])
-def stocktake_index(request):
-    return render(request, "backoffice/store_pick.html", page_context(
-        request, "Count a booth", stores=selectors.store_list(), target="backoffice:stocktake",
-        intro="Pick the booth to count."))
+stocktake_index = _store_pick_view(permission="inventory.count_stock", title="Count a booth",
+                                   target="backoffice:stocktake", intro="Pick the booth to count.")
 
 
 @staff_permission_required("inventory.count_stock")
 @require_http_methods(["GET", "POST"])
 def stocktake(request, store_id: str):
-    store = _store_or_404(store_id)
-    products = selectors.product_list_with_holds(store=store)
+    def read(data, products, errors):
+        return _count_lines(data, products, errors), _key(request, errors)
+
+    def count(store, lines_and_key):
+        lines, key = lines_and_key
+        outcome = stocktake_record(store=store, lines=lines, key=key, actor=request.user)
+        _stocktake_messages(request, outcome, len(lines))
+        return redirect("backoffice:stocktake", store_id=store.pk)
+
+    return _booth_form(request, store_id, read=read, apply=count, template="backoffice/stocktake.html",
+                       title="Count {store.name}", fields=("counted", "reason", "shown"), key=uuid.uuid4().hex,
+                       reasons=[(r, StockMovement.Reason(r).label) for r in STOCKTAKE_REASONS])
+
+
+def _booth_form(request, store_id: str, *, read, apply, template: str, title: str, fields: tuple[str, ...],
+                **context):
+    """A one-page form over a booth's products: on POST, `read` the lines (naming bad ones in the
+    errors), then `apply` them (see _submit); otherwise, or after a refusal, render the page."""
+    store, products = _booth(store_id)
     errors, data, status = FormErrors(), {}, 200
     if request.method == "POST":
         data = request.POST
-        lines = _count_lines(data, products, errors)
-        key = _key(request)
-        if key is None:
-            errors.add(None, "This form has expired: reload the page and count again.")
-        if not errors:
-            try:
-                outcome = stocktake_record(store=store, lines=lines, key=key, actor=request.user)
-            except StockChangeRefused as refused:
-                errors.add_refusals(refused.refusals)
-                status = _status(refused)
-            else:
-                _stocktake_messages(request, outcome, len(lines))
-                return redirect("backoffice:stocktake", store_id=store.pk)
-        status = max(status, 400)
-        messages.error(request, errors.summary())
-    return render(request, "backoffice/stocktake.html", page_context(
-        request, f"Count {store.name}", store=store, key=uuid.uuid4().hex, errors=errors,
-        rows=_rows(products, errors, data, "counted", "reason", "shown"),
-        reasons=[(r, StockMovement.Reason(r).label) for r in STOCKTAKE_REASONS]), status=status)
+        read_out = read(data, products, errors)
+        done, status = _submit(request, errors, lambda: apply(store, read_out))
+        if done:
+            return done
+    return render(request, template, page_context(
+        request, title.format(store=store), store=store, errors=errors, rows=_rows(products, errors, data, *fields),
+        **context), status=status)
 
 
 def _count_lines(data, products, errors: FormErrors) -> list[CountLine]:
@@ -159,30 +191,25 @@ def transfer(request):
     params = request.POST if request.method == "POST" else request.GET
     from_store, to_store = by_id.get(params.get("from", "")), by_id.get(params.get("to", ""))
     errors, status = FormErrors(), 200
-    if params.get("from") and from_store is None or params.get("to") and to_store is None:
+    if params.get("from", "") and from_store is None or params.get("to") and to_store is None:
         errors.add(None, "Pick booths from the lists.")
     elif from_store and to_store and from_store.pk == to_store.pk:
         errors.add(None, "Pick two different booths.")
     products = _movable(from_store, to_store) if from_store and to_store and not errors else []
-    if request.method == "POST" and not errors:
-        lines = _move_lines(request.POST, products, errors)
-        key = _key(request)
-        if key is None:
-            errors.add(None, "This form has expired: reload the page and enter the move again.")
-        if not errors:
-            try:
-                movements = stock_transfer(from_store=from_store, to_store=to_store, lines=lines, key=key,
-                                           actor=request.user)
-            except StockChangeRefused as refused:
-                errors.add_refusals(refused.refusals)
-                status = _status(refused)
-            else:
-                moved = ", ".join(f"{m.delta} × {m.product.name}" for m in movements if m.delta > 0)
-                messages.success(request, f"Moved from {from_store.name} to {to_store.name}: {moved}.")
-                return redirect(f"{reverse('backoffice:transfer')}?from={from_store.pk}&to={to_store.pk}")
-    if errors:
-        status = max(status, 400) if request.method == "POST" or params.get("from") else status
-        messages.error(request, errors.summary())
+    if request.method == "POST" or errors:
+        lines = _move_lines(request.POST, products, errors) if request.method == "POST" and not errors else []
+        key = _key(request, errors) if request.method == "POST" else None
+
+        def move():
+            movements = stock_transfer(from_store=from_store, to_store=to_store, lines=lines, key=key,
+                                       actor=request.user)
+            moved = ", ".join(f"{m.delta} × {m.product.name}" for m in movements if m.delta > 0)
+            messages.success(request, f"Moved from {from_store.name} to {to_store.name}: {moved}.")
+            return redirect(f"{reverse('backoffice:transfer')}?from={from_store.pk}&to={to_store.pk}")
+
+        done, status = _submit(request, errors, move)
+        if done:
+            return done
     return render(request, "backoffice/transfer.html", page_context(
         request, "Move stock between booths", stores=stores, from_store=from_store, to_store=to_store,
         key=uuid.uuid4().hex, errors=errors,
@@ -213,41 +240,26 @@ def _move_lines(data, products, errors: FormErrors) -> list[MoveLine]:
 # --- Receiving a delivery -------------------------------------------------------------------------
 
 
-@staff_permission_required("inventory.receive_stock")
-@require_http_methods(["GET"])
-def receive_index(request):
-    return render(request, "backoffice/store_pick.html", page_context(
-        request, "Receive a delivery", stores=selectors.store_list(), target="backoffice:receive",
-        intro="Pick the booth the delivery is for."))
+receive_index = _store_pick_view(permission="inventory.receive_stock", title="Receive a delivery",
+                                 target="backoffice:receive", intro="Pick the booth the delivery is for.")
 
 
 @staff_permission_required("inventory.receive_stock")
 @require_http_methods(["GET", "POST"])
 def receive(request, store_id: str):
-    store = _store_or_404(store_id)
-    products = selectors.product_list_with_holds(store=store)
-    errors, status, data = FormErrors(), 200, {}
-    if request.method == "POST":
-        data = request.POST
-        lines = _move_lines(data, products, errors)
-        if not errors:
-            try:
-                outcome = delivery_receive(store=store, supplier_reference=data.get("reference", ""), lines=lines,
-                                           actor=request.user)
-            except StockChangeRefused as refused:
-                errors.add_refusals(refused.refusals)
-                status = _status(refused)
-            else:
-                reference = " ".join(data.get("reference", "").split())
-                received = ", ".join(f"{m.delta} × {m.product.name}" for m in outcome.movements)
-                if outcome.already_received:
-                    messages.warning(request, f"Delivery {reference} was already received ({received}): "
-                                              "nothing changed.")
-                else:
-                    messages.success(request, f"Delivery {reference} received: {received}.")
-                return redirect("backoffice:receive", store_id=store.pk)
-        status = max(status, 400)
-        messages.error(request, errors.summary())
-    return render(request, "backoffice/receive.html", page_context(
-        request, f"Receive a delivery at {store.name}", store=store, errors=errors,
-        reference=data.get("reference", ""), rows=_rows(products, errors, data, "quantity")), status=status)
+    def read(data, products, errors):
+        return _move_lines(data, products, errors), " ".join(data.get("reference", "").split())
+
+    def receive_delivery(store, lines_and_reference):
+        lines, reference = lines_and_reference
+        outcome = delivery_receive(store=store, supplier_reference=reference, lines=lines, actor=request.user)
+        received = ", ".join(f"{m.delta} × {m.product.name}" for m in outcome.movements)
+        if outcome.already_received:
+            messages.warning(request, f"Delivery {reference} was already received ({received}): nothing changed.")
+        else:
+            messages.success(request, f"Delivery {reference} received: {received}.")
+        return redirect("backoffice:receive", store_id=store.pk)
+
+    return _booth_form(request, store_id, read=read, apply=receive_delivery, template="backoffice/receive.html",
+                       title="Receive a delivery at {store.name}", fields=("quantity",),
+                       reference=request.POST.get("reference", ""))

@@ -1,17 +1,7 @@
-"""The booth-staff group with its permissions as they were when it was introduced (later changes
-to the role live in backoffice/roles.py, which every migrate applies)."""
+"""The booth-staff group (backoffice/roles.py), with the permissions that exist at this point of
+the history; every migrate then sets it to exactly the list in roles.py (post_migrate)."""
 
 from django.db import migrations
-
-GROUP = "Booth staff"
-PERMISSIONS = {
-    "inventory": (
-        "view_store", "view_product", "view_stockmovement", "view_reservation", "view_stockimport",
-        "view_lowstockalert", "view_lowstockalertdelivery",
-        "adjust_stock", "count_stock", "transfer_stock", "receive_stock", "import_stock", "view_day_report",
-    ),
-    "payments": ("view_order", "view_checkout"),
-}
 
 
 def create_group(apps, schema_editor):
@@ -20,16 +10,20 @@ def create_group(apps, schema_editor):
     from django.apps import apps as global_apps
     from django.contrib.auth.management import create_permissions
 
-    from backoffice.roles import group_permissions_set
+    from backoffice.roles import BOOTH_STAFF_GROUP, BOOTH_STAFF_PERMISSIONS, group_permissions_set
 
     using = schema_editor.connection.alias
-    for label in PERMISSIONS:
+    for label in BOOTH_STAFF_PERMISSIONS:
         create_permissions(global_apps.get_app_config(label), verbosity=0, apps=apps, using=using)
-    group_permissions_set(apps=apps, using=using, name=GROUP, permissions=PERMISSIONS)
+    group_permissions_set(apps=apps, using=using, name=BOOTH_STAFF_GROUP, permissions=BOOTH_STAFF_PERMISSIONS,
+                          missing_ok=True)
 
 
 def delete_group(apps, schema_editor):
-    apps.get_model("auth", "Group").objects.using(schema_editor.connection.alias).filter(name=GROUP).delete()
+    from backoffice.roles import BOOTH_STAFF_GROUP
+
+    apps.get_model("auth", "Group").objects.using(schema_editor.connection.alias).filter(
+        name=BOOTH_STAFF_GROUP).delete()
 
 
 class Migration(migrations.Migration):

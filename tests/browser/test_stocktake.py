@@ -2,6 +2,7 @@
 under the real Content-Security-Policy."""
 
 import uuid
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
@@ -33,11 +34,10 @@ def _volunteer() -> None:
     booth_staff_user_ensure(username="volunteer", password="pw-volunteer-1", email="volunteer@example.com")
 
 
-def test_booth_staff_count_a_booth(server, browser, store):
-    # given: a booth with tees and mugs, 3 mugs held by a buyer in checkout
-    tee = stocked_product(store, 10, name="Logo tee", low_stock_threshold=2)
-    mug = stocked_product(store, 4, name="Camp mug", low_stock_threshold=1)
-    off_loop(_hold, mug, 3)
+@contextmanager
+def volunteer_page(browser, server):
+    """A booth volunteer logged in through the admin, under the real policy; yields the page and a
+    check that returns the policy violations seen so far."""
     off_loop(_volunteer)
     context = browser.new_context(bypass_csp=False, viewport={"width": 1280, "height": 900})
     context.add_init_script(RECORD_VIOLATIONS)
@@ -46,7 +46,17 @@ def test_booth_staff_count_a_booth(server, browser, store):
         page = context.new_page()
         page.on("console", lambda message: console.append(message.text))
         admin_login(page, server, "volunteer", "pw-volunteer-1")
+        yield page, lambda: violations(page, console)
+    finally:
+        context.close()
 
+
+def test_booth_staff_count_a_booth(server, browser, store):
+    # given: a booth with tees and mugs, 3 mugs held by a buyer in checkout
+    tee = stocked_product(store, 10, name="Logo tee", low_stock_threshold=2)
+    mug = stocked_product(store, 4, name="Camp mug", low_stock_threshold=1)
+    off_loop(_hold, mug, 3)
+    with volunteer_page(browser, server) as (page, policy_violations):
         # when: from the admin index to the booth's count page
         page.click("text=Count a booth")
         page.click(f"text={store.name}")
@@ -80,10 +90,8 @@ def test_booth_staff_count_a_booth(server, browser, store):
         assert (damaged.delta, damaged.actor.username) == (-2, "volunteer")
         assert page.locator(f'[data-count-row="{tee.stripe_product_id}"] [data-cell=stock]').text_content() == "8"
         assert page.input_value(f"#counted-{tee.pk}") == ""  # a fresh form for the next count
-        assert violations(page, console) == []
+        assert policy_violations() == []
         screenshot(page, "stocktake.png")
-    finally:
-        context.close()
 
 
 def test_the_end_of_day_report_prints_without_the_admin_around_it(server, browser, store, webhook_url):
@@ -92,14 +100,7 @@ def test_the_end_of_day_report_prints_without_the_admin_around_it(server, browse
     buy(tee, webhook_url, quantity=3)
     buy(mug, webhook_url)
     buy(tee, webhook_url)
-    off_loop(_volunteer)
-    context = browser.new_context(bypass_csp=False)
-    context.add_init_script(RECORD_VIOLATIONS)
-    console: list[str] = []
-    try:
-        page = context.new_page()
-        page.on("console", lambda message: console.append(message.text))
-        admin_login(page, server, "volunteer", "pw-volunteer-1")
+    with volunteer_page(browser, server) as (page, policy_violations):
         page.click("text=End-of-day report")
         page.select_option("#report-store", store.pk)
         page.click("input[type=submit][value='Show the report']")
@@ -114,7 +115,5 @@ def test_the_end_of_day_report_prints_without_the_admin_around_it(server, browse
         assert not page.locator("#header").is_visible() and not page.locator(".breadcrumbs").is_visible()
         assert not page.locator(".report-nav").is_visible()
         assert page.locator("svg.sales-chart").is_visible() and page.locator("#report-products").is_visible()
-        assert violations(page, console) == []
+        assert policy_violations() == []
         screenshot(page, "day-report-print.png")
-    finally:
-        context.close()

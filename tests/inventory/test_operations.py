@@ -15,7 +15,7 @@ from inventory.models import Product, StockMovement
 from inventory.operations import CountLine, MoveLine, delivery_receive, stock_transfer, stocktake_record
 from inventory.services import StockLine, stock_decrease, stock_reserve_lines
 from tests import factories
-from tests.race import Worker, in_other_connection, run_before, wait_until_blocked_on_lock
+from tests.race import Worker, in_other_connection, run_before, waiting_behind_our_locks
 
 from .test_services import assert_in_step, stock_of
 
@@ -184,16 +184,9 @@ def test_a_sale_arriving_while_the_count_holds_its_lock_waits_and_is_not_lost():
     tee = product_in(hall, 10)
     sale = Worker(stock_decrease, product=tee, quantity=3, source="cs_blocked_by_count")
 
-    def competitor(*args, **kwargs):
-        sale.start()
-        assert wait_until_blocked_on_lock("inventory_product"), "the sale did not wait for the count's lock"
-
     # when
-    try:
-        with run_before("inventory.services._deltas_or_refuse", competitor) as fired:
-            stocktake_record(store=hall, key=key(), lines=[CountLine(tee.pk, shown=10, counted=8, reason=R.LOST)])
-    finally:
-        sale.join(30)
+    with waiting_behind_our_locks("inventory.services._deltas_or_refuse", sale) as fired:
+        stocktake_record(store=hall, key=key(), lines=[CountLine(tee.pk, shown=10, counted=8, reason=R.LOST)])
     sold = sale.outcome()
 
     # then: count first (10 → 8), the sale after it (8 → 5)
