@@ -162,7 +162,8 @@ def stock_increase(*, product: Product, quantity: int, source: str, reason: str 
 
 
 def stock_set(*, product: Product, level: int, source: str, actor=None, note: str = "") -> StockMovement | None:
-    """Set stock to an absolute level (a staff count); None when it is already there.
+    """Set stock to an absolute level (a staff count); None when it is already there. A level below
+    the units held for buyers is refused (StockConflict), as in stock_apply.
 
     Locks: the product row with SELECT … FOR UPDATE, so the delta is computed from a value no one
     else can change before commit. Triggers (after commit): broadcast, stock_changed.
@@ -175,6 +176,8 @@ def stock_set(*, product: Product, level: int, source: str, actor=None, note: st
         )
         if current == level:
             return None
+        _deltas_or_refuse([StockChange(product.pk, reason=StockMovement.Reason.ADJUSTMENT, level=level)],
+                          {product.pk: current}, Reservation.objects.live().units_per_product([product.pk]))
         reason = StockMovement.Reason.RESTOCK if level > current else StockMovement.Reason.ADJUSTMENT
         return _apply_delta(product_id=product.pk, delta=level - current, source=source, reason=reason,
                             actor=actor, note=note)

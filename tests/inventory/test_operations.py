@@ -198,10 +198,11 @@ def test_a_sale_arriving_while_the_count_holds_its_lock_waits_and_is_not_lost():
 
 @pytest.mark.django_db(transaction=True)
 def test_counts_during_a_burst_of_sales_lose_and_invent_nothing():
-    # given: 200 units; 40 buyers of 2 units each and 10 counts of 1 lost unit each, all at once
+    # given: 200 units; 16 buyers of 2 units each and 6 counts of 1 lost unit each, all at once
+    # (22 connections: the PostgreSQL server is shared)
     hall = booth("Hall A")
     tee = product_in(hall, 200)
-    barrier = threading.Barrier(50)
+    barrier = threading.Barrier(22)
 
     def buy(i):
         return stock_decrease(product=tee, quantity=2, source=f"cs_burst_{i}")
@@ -211,8 +212,8 @@ def test_counts_during_a_burst_of_sales_lose_and_invent_nothing():
         return stocktake_record(store=hall, key=f"burst-count-{i}",
                                 lines=[CountLine(tee.pk, shown=200, counted=199, reason=R.LOST)])
 
-    workers = [Worker(buy, barrier=barrier, i=i) for i in range(40)] + [
-        Worker(count, barrier=barrier, i=i) for i in range(10)]
+    workers = [Worker(buy, barrier=barrier, i=i) for i in range(16)] + [
+        Worker(count, barrier=barrier, i=i) for i in range(6)]
     for w in workers:
         w.start()
     for w in workers:
@@ -220,8 +221,8 @@ def test_counts_during_a_burst_of_sales_lose_and_invent_nothing():
 
     # then: every sale and every count happened exactly once
     assert [w.error for w in workers if w.error] == []
-    assert stock_of(tee) == 200 - 40 * 2 - 10
-    assert StockMovement.objects.filter(product=tee, reason=R.LOST).count() == 10
+    assert stock_of(tee) == 200 - 16 * 2 - 6
+    assert StockMovement.objects.filter(product=tee, reason=R.LOST).count() == 6
     assert_in_step(tee)
 
 
@@ -318,12 +319,12 @@ def test_moves_both_ways_during_sales_in_both_booths_create_and_lose_no_unit():
     tee_a = product_in(hall_a, 100)
     tee_b = twin_in(hall_b, tee_a, 100)
     calls = []
-    for i in range(12):  # moves in both directions: locks taken in pk order never deadlock
+    for i in range(8):  # moves in both directions: locks taken in pk order never deadlock
         there, back = (hall_a, hall_b) if i % 2 else (hall_b, hall_a)
         source = tee_a if i % 2 else tee_b
         calls.append((stock_transfer, {"from_store": there, "to_store": back, "key": f"both-ways-{i}",
                                        "lines": [MoveLine(source.pk, 7)]}))
-    for i in range(30):
+    for i in range(16):  # 24 connections in all: the PostgreSQL server is shared
         calls.append((stock_decrease, {"product": tee_a if i % 2 else tee_b, "quantity": 3,
                                        "source": f"cs_both_{i}"}))
     barrier = threading.Barrier(len(calls))
@@ -340,7 +341,7 @@ def test_moves_both_ways_during_sales_in_both_booths_create_and_lose_no_unit():
     assert [w.error for w in workers if w.error and not isinstance(w.error, (InsufficientStock, StockConflict))] == []
     sold = -sum(StockMovement.objects.filter(product__in=[tee_a, tee_b], reason=R.SALE).values_list("delta", flat=True))
     assert stock_of(tee_a) + stock_of(tee_b) + sold == 200
-    assert sold == 90
+    assert sold == 48
     outs = StockMovement.objects.filter(reason=R.TRANSFER_OUT, source__startswith="transfer:both-ways-")
     ins = StockMovement.objects.filter(reason=R.TRANSFER_IN, source__startswith="transfer:both-ways-")
     assert sorted(m.source for m in outs) == sorted(m.source for m in ins)
@@ -399,3 +400,20 @@ def test_reconcile_stock_passes_after_a_day_of_operations():
 
     assert "Stock matches the ledger" in out.getvalue()
     assert (stock_of(tee_a), stock_of(tee_b)) == (15, 5)
+
+
+@pytest.mark.django_db
+def test_the_admins_own_stock_edit_refuses_a_level_below_the_held_units(admin_client):
+    from django.urls import reverse
+
+    from tests.inventory.test_admin import changelist_form, messages_of
+
+    hall = booth("Hall A")
+    tee = product_in(hall, 5)
+    hold(tee, 3)
+
+    response = admin_client.post(reverse("admin:inventory_product_changelist"),
+                                 changelist_form(admin_client, tee, form__0__inventory=2), follow=True)
+
+    assert "below the 3 unit(s) held for buyers" in " ".join(messages_of(response))
+    assert stock_of(tee) == 5
