@@ -24,21 +24,22 @@ from .access import page_context, staff_permission_required
 
 
 class FormErrors:
-    """Problems of one form: per product id, and for the whole form."""
+    """Problems of one form: next to the line of a product the page lists, else for the whole form."""
 
-    def __init__(self):
+    def __init__(self, listed=()):
+        self.listed: set[int] = {p.pk for p in listed}
         self.by_product: dict[int, list[str]] = {}
         self.general: list[str] = []
 
     def add(self, product_id: int | None, message: str) -> None:
-        if product_id is None:
-            self.general.append(message)
-        else:
+        if product_id in self.listed:
             self.by_product.setdefault(product_id, []).append(message)
+        else:
+            self.general.append(message)
 
     def add_refusals(self, refusals: list[Refusal]) -> None:
         for r in refusals:
-            self.add(r.product_id if r.product_id is not None else None, r.reason if r.product_id else str(r))
+            self.add(r.product_id, r.reason if r.product_id in self.listed else str(r))
 
     def __bool__(self):
         return bool(self.by_product or self.general)
@@ -139,7 +140,7 @@ def _booth_form(request, store_id: str, *, read, apply, template: str, title: st
     """A one-page form over a booth's products: on POST, `read` the lines (naming bad ones in the
     errors), then `apply` them (see _submit); otherwise, or after a refusal, render the page."""
     store, products = _booth(store_id)
-    errors, data, status = FormErrors(), {}, 200
+    errors, data, status = FormErrors(products), {}, 200
     if request.method == "POST":
         data = request.POST
         read_out = read(data, products, errors)
@@ -196,6 +197,7 @@ def transfer(request):
     elif from_store and to_store and from_store.pk == to_store.pk:
         errors.add(None, "Pick two different booths.")
     products = _movable(from_store, to_store) if from_store and to_store and not errors else []
+    errors.listed = {p.pk for p in products}
     if request.method == "POST" or errors:
         lines = _move_lines(request.POST, products, errors) if request.method == "POST" and not errors else []
         key = _key(request, errors) if request.method == "POST" else None
