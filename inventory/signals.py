@@ -14,3 +14,6 @@ reconcile_requested = Signal()
 # Sent by seed_demo for each demo product, inside its transaction, so that payments can give it an
 # offline Payment Link (inventory never imports payments); carries the product.
 demo_product_seeded = Signal()
+
+# Sent after the transaction that opened a low-stock alert has committed; carries the alert id.
+low_stock_alert_opened = Signal()

@@ -8,6 +8,7 @@ urlpatterns = [
     # dj-stripe's webhook path, answered by our view first: it refuses bad deliveries before storing them.
     path("stripe/webhook/<uuid:uuid>/", StripeWebhookView.as_view(), name="stripe_webhook"),
     path("stripe/", include("djstripe.urls", namespace="djstripe")),
+    path("staff/", include("backoffice.urls")),  # the booth's day: counts, moves, CSV, end-of-day report
     path("", include("payments.urls")),
     path("", include("inventory.urls")),
 ]
