@@ -1,12 +1,13 @@
-"""Shared fixtures: the webhook endpoint, the Stripe stand-in (and localstripe behind it)."""
+"""Shared fixtures: the webhook endpoint, the Stripe fake (tests/fakes/stripe), the factories."""
 
 import pytest
 from django.urls import reverse
 
 from payments.endpoints import webhook_endpoint_configure
-from tests.localstripe_server import LocalStripe
-from tests.stripe_events import body_of, stripe_signature
-from tests.stripe_standin import StripeStandIn
+from tests.factories import make_product, make_store  # noqa: F401  (fixtures)
+from tests.fakes.stripe import events
+from tests.fakes.stripe.fixtures import (  # noqa: F401  (fixtures and the hook that fails on spec violations)
+    _stripe_fake_server, pytest_runtest_call, stripe_fake, stripe_standin)
 
 WEBHOOK_SECRET = "whsec_test_swagstore"
 
@@ -34,37 +35,16 @@ class Webhook:
 
     def post(self, client, event: dict | str, *, signature: str | None = None, secret: str | None = None,
              timestamp: int | None = None):
-        body = event if isinstance(event, str) else body_of(event)
+        body = event if isinstance(event, str) else events.body_of(event)
         headers = {}
         if signature is not False:
-            headers["HTTP_STRIPE_SIGNATURE"] = signature or stripe_signature(
+            headers["HTTP_STRIPE_SIGNATURE"] = signature or events.signature(
                 body, secret or self.secret, timestamp=timestamp)
         return client.post(self.url, data=body, content_type="application/json", **headers)
+
 
 
 @pytest.fixture
 def webhook(db):
     endpoint, _ = webhook_endpoint_configure(secret=WEBHOOK_SECRET, site_url="http://testserver")
     return Webhook(endpoint, WEBHOOK_SECRET)
-
-
-@pytest.fixture(scope="session")
-def localstripe_url():
-    with LocalStripe() as url:
-        yield url
-
-
-@pytest.fixture(scope="session")
-def _standin_server(localstripe_url):
-    with StripeStandIn(upstream=localstripe_url) as standin:
-        yield standin
-
-
-@pytest.fixture
-def stripe_standin(_standin_server, settings):
-    """The Stripe stand-in, fresh for this test, with the live gateway pointed at it."""
-    _standin_server.reset()
-    settings.STRIPE_SECRET_KEY = "sk_test_standin"
-    settings.STRIPE_API_BASE = _standin_server.base_url
-    settings.STRIPE_TIMEOUT_SECONDS = 2.0
-    yield _standin_server

@@ -20,7 +20,6 @@ from hypothesis import strategies as st
 
 from inventory.models import Product, Reservation, StockMovement, WaitlistEntry
 from payments.models import Checkout, StripeCall
-from tests import factories
 
 pytestmark = pytest.mark.django_db
 
@@ -69,10 +68,10 @@ def offline(settings):
 
 
 @pytest.fixture
-def shop():
-    store = factories.store(name="Hall A")
-    product = factories.product(store_obj=store, name="Hoodie", inventory=STOCK, stripe_product_id="prod_Hoodie")
-    factories.product(store_obj=factories.store(name="Hall B"), name="Hoodie", inventory=5,
+def shop(make_store, make_product):
+    store = make_store(name="Hall A")
+    product = make_product(store=store, name="Hoodie", inventory=STOCK, stripe_product_id="prod_Hoodie")
+    make_product(store=make_store(name="Hall B"), name="Hoodie", inventory=5,
                       stripe_product_id="prod_Hoodie")
     return product
 
@@ -246,9 +245,9 @@ def wsgi_calls_keep_the_test_connection():
 
 
 @pytest.fixture
-def hall_a_hoodie():
+def hall_a_hoodie(make_store, make_product):
     # The schema's own examples name this product, so some generated requests succeed.
-    return factories.product(store_obj=factories.store(store_id="store_HallA", name="Hall A"), name="Hoodie",
+    return make_product(store=make_store(store_id="store_HallA", name="Hall A"), name="Hoodie",
                              inventory=STOCK, stripe_product_id="prod_Hoodie", link=False)
 
 

@@ -152,6 +152,11 @@ class StripeFake(*RESOURCES):
         with self._lock:
             self._faults.append(_Fault(method.upper(), re.compile(path_regex), times, seconds=seconds))
 
+    def clear_faults(self) -> None:
+        """End every fault now (one with ``times=None`` lasts until then)."""
+        with self._lock:
+            self._faults.clear()
+
     def calls(self, method: str, path_regex: str) -> list[dict]:
         """Logged requests (``method``, ``path``, ``params`` as sent, ``idempotency_key``, ``status``,
         ``replayed``) whose path matches ``path_regex`` whole."""
