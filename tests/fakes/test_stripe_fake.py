@@ -6,7 +6,7 @@ import json
 import pytest
 import stripe
 
-from tests.fakes.stripe import StripeFake, shape
+from tests.fakes.stripe import shape
 from tests.fakes.stripe.forms import decode_params
 
 ITEMS = [
@@ -14,25 +14,6 @@ ITEMS = [
     {"price": "price_tee", "product": "prod_tee", "quantity": 1, "unit_amount": 2500},
     {"price": "price_cap", "product": "prod_cap", "quantity": 3, "unit_amount": 900},
 ]
-
-
-@pytest.fixture(scope="module")
-def server():
-    with StripeFake() as fake:
-        yield fake
-
-
-@pytest.fixture
-def fake(server):
-    """The fake, fresh; a request it refuses by Stripe's spec fails the test unless expected."""
-    server.reset()
-    yield server
-    assert server.unreported_violations() == []
-
-
-@pytest.fixture
-def client(fake):
-    return stripe.StripeClient("sk_test_fake", base_addresses={"api": fake.base_url}, max_network_retries=0)
 
 
 def test_decode_params_reads_stripe_bracket_notation():

@@ -19,9 +19,10 @@ def line_item(price: dict, quantity: int, *, description: str, id: str | None = 
 
 def price_shape(id: str, *, product: str, unit_amount: int, currency: str = "usd", **fields) -> dict:
     # One-time prices only: the fixture's example is a recurring one.
+    defaults = dict(type="one_time", recurring=None, transform_quantity=None, custom_unit_amount=None, metadata={},
+                    lookup_key=None, nickname=None, active=True, created=int(time.time()))
     return shape("price", id=id, product=product, unit_amount=unit_amount, unit_amount_decimal=str(unit_amount),
-                 currency=currency, type="one_time", recurring=None, transform_quantity=None, custom_unit_amount=None,
-                 metadata={}, lookup_key=None, nickname=None, active=True, created=int(time.time()), **fields)
+                 currency=currency, **{**defaults, **fields})
 
 
 class Catalogue(Resources):
