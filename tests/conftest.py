@@ -43,8 +43,13 @@ class Webhook:
         return client.post(self.url, data=body, content_type="application/json", **headers)
 
 
-
 @pytest.fixture
 def webhook(db):
     endpoint, _ = webhook_endpoint_configure(secret=WEBHOOK_SECRET, site_url="http://testserver")
     return Webhook(endpoint, WEBHOOK_SECRET)
+
+
+@pytest.fixture
+def stripe_offline(settings):
+    """No Stripe key: the offline gateway (the demo's) answers; a test may still bring in ``stripe_fake``."""
+    settings.STRIPE_SECRET_KEY = ""

@@ -17,6 +17,7 @@ from djstripe.models import Event
 from inventory.models import Product, StockMovement
 from inventory.selectors import stock_drift
 from payments.models import Order
+from tests.faults.processes import wait_until
 from tests.payments.helpers import purchase
 
 REFUNDS = "/v1/refunds"
@@ -112,7 +113,23 @@ def describe(fake, bursts: list[Burst]) -> str:
     return "\n".join(lines)
 
 
+def wait_settled(fake, bursts: list[Burst], deliverer, deliveries, *, seconds: float) -> tuple[list[str], bool]:
+    """Wait up to `seconds` for the deliveries to be answered, then up to `seconds` for the bursts to
+    settle; returns the deliveries not answered 2xx and whether the bursts settled."""
+    undelivered = deliverer.wait(deliveries, timeout=seconds)
+    return undelivered, wait_until(lambda: settled(fake, bursts), seconds, interval=0.5)
+
+
 # ---- the promise
+
+
+def assert_settled_exactly_once(fake, bursts: list[Burst], *, undelivered: list[str], done: bool, since: int,
+                                deliverer, stack, when: str) -> None:
+    """Every delivery answered 2xx, the bursts settled (`when`: how long after what), and each
+    purchase applied exactly once."""
+    assert undelivered == [], f"deliveries never answered 2xx: {undelivered[:5]}; {deliverer.summary()}"
+    assert done, f"not settled {when}:\n{describe(fake, bursts)}\nprocesses:\n{stack.processes.status()}"
+    assert_applied_exactly_once(fake, bursts, since=since)
 
 
 def assert_applied_exactly_once(fake, bursts: list[Burst], *, since: int = 0) -> None:

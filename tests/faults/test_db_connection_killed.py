@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from tests.faults.checks import Burst, assert_applied_exactly_once, describe, settled
+from tests.faults.checks import Burst, assert_settled_exactly_once, describe, wait_settled
 from tests.faults.database import backends, product_row_locked, terminate
 from tests.faults.processes import wait_until
 from tests.payments.helpers import stocked_product
@@ -40,14 +40,12 @@ def test_worker_connection_killed_mid_batch_is_rolled_back_and_redone(stripe_fak
             killed.update(batch)
     # ... then, with the row free, whatever transaction it has open as the backlog drains
     loose_kills = _terminate_transactions_for(worker, LOOSE_KILL_SECONDS)
-    undelivered = deliverer.wait(deliveries, timeout=SETTLE_SECONDS)
-    done = wait_until(lambda: settled(stripe_fake, [burst]), SETTLE_SECONDS, interval=0.5)
+    undelivered, done = wait_settled(stripe_fake, [burst], deliverer, deliveries, seconds=SETTLE_SECONDS)
 
     # then
-    assert undelivered == [], f"deliveries never answered 2xx: {undelivered[:5]}; {deliverer.summary()}"
-    assert done, (f"not settled {SETTLE_SECONDS}s after the last kill ({LOCKED_KILLS} + {loose_kills}):\n"
-                  f"{describe(stripe_fake, [burst])}\nprocesses:\n{stack.processes.status()}")
-    assert_applied_exactly_once(stripe_fake, [burst], since=since)
+    assert_settled_exactly_once(
+        stripe_fake, [burst], undelivered=undelivered, done=done, since=since, deliverer=deliverer, stack=stack,
+        when=f"{SETTLE_SECONDS}s after the last kill ({LOCKED_KILLS} + {loose_kills})")
 
 
 def _terminate_transactions_for(app_name: str, seconds: float) -> int:

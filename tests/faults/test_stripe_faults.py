@@ -6,9 +6,7 @@ import time
 
 import pytest
 
-from tests.faults.checks import (SIDE_EFFECTS, Burst, assert_applied_exactly_once, calls_since, describe,
-                                 settled)
-from tests.faults.processes import wait_until
+from tests.faults.checks import SIDE_EFFECTS, Burst, assert_settled_exactly_once, calls_since, wait_settled
 from tests.payments.helpers import stocked_product
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -29,15 +27,12 @@ def test_stripe_failing_for_a_while_then_each_side_effect_happens_once(stripe_fa
     # when: the purchases arrive as Stripe starts failing every side effect, one way after another
     deliveries = deliverer.send(sells_out.events + keeps_stock.events)
     windows = _stripe_outage(stripe_fake)
-    undelivered = deliverer.wait(deliveries, timeout=SETTLE_SECONDS)
-    done = wait_until(lambda: settled(stripe_fake, bursts), SETTLE_SECONDS, interval=0.5)
+    undelivered, done = wait_settled(stripe_fake, bursts, deliverer, deliveries, seconds=SETTLE_SECONDS)
 
     # then: the faults were met, and each side effect still happened exactly once
-    assert undelivered == [], f"deliveries never answered 2xx: {undelivered[:5]}; {deliverer.summary()}"
     _assert_faults_were_met(stripe_fake, windows)
-    assert done, (f"not settled {SETTLE_SECONDS}s after Stripe recovered:\n{describe(stripe_fake, bursts)}\n"
-                  f"processes:\n{stack.processes.status()}")
-    assert_applied_exactly_once(stripe_fake, bursts, since=since)
+    assert_settled_exactly_once(stripe_fake, bursts, undelivered=undelivered, done=done, since=since,
+                                deliverer=deliverer, stack=stack, when=f"{SETTLE_SECONDS}s after Stripe recovered")
 
 
 def _stripe_outage(fake) -> dict:

@@ -3,7 +3,7 @@ while a burst is delivered: a new worker applies every purchase exactly once."""
 
 import pytest
 
-from tests.faults.checks import Burst, assert_applied_exactly_once, describe, settled
+from tests.faults.checks import Burst, assert_settled_exactly_once, describe, wait_settled
 from tests.faults.database import backends, product_row_locked
 from tests.faults.processes import wait_until
 from tests.payments.helpers import stocked_product
@@ -32,11 +32,9 @@ def test_worker_killed_mid_batch_and_replaced_loses_no_purchase(stripe_fake, sta
         doomed.kill()
     # (the lock is released: the dead worker's transaction now rolls back)
     stack.start_worker()
-    undelivered = deliverer.wait(deliveries, timeout=SETTLE_SECONDS)
-    done = wait_until(lambda: settled(stripe_fake, [burst]), SETTLE_SECONDS, interval=0.5)
+    undelivered, done = wait_settled(stripe_fake, [burst], deliverer, deliveries, seconds=SETTLE_SECONDS)
 
     # then
-    assert undelivered == [], f"deliveries never answered 2xx: {undelivered[:5]}; {deliverer.summary()}"
-    assert done, (f"not settled {SETTLE_SECONDS}s after the new worker started:\n"
-                  f"{describe(stripe_fake, [burst])}\nprocesses:\n{stack.processes.status()}")
-    assert_applied_exactly_once(stripe_fake, [burst], since=since)
+    assert_settled_exactly_once(
+        stripe_fake, [burst], undelivered=undelivered, done=done, since=since, deliverer=deliverer, stack=stack,
+        when=f"{SETTLE_SECONDS}s after the new worker started")

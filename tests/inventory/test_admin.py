@@ -192,7 +192,8 @@ def test_negative_stock_in_the_list_is_a_form_error_and_changes_nothing(admin_cl
 
 # ---- stock edited in the change and add forms ----
 
-def test_change_form_saves_other_fields_and_sets_stock_through_the_ledger(admin_client, admin_user, booth, make_product):
+def test_change_form_saves_other_fields_and_sets_stock_through_the_ledger(admin_client, admin_user, booth,
+                                                                          make_product):
     # given
     cap = make_product(store=booth, name="Cap", inventory=6, link=False)
     url = reverse("admin:inventory_product_change", args=[cap.pk])
@@ -297,7 +298,8 @@ def test_restock_form_sent_twice_restocks_once(admin_client, booth, make_product
     assert any("already been restocked" in m for m in messages_of(response))
 
 
-def test_link_switches_set_paused_and_payments_follow(admin_client, booth, django_capture_on_commit_callbacks, make_product):
+def test_link_switches_set_paused_and_payments_follow(admin_client, booth, django_capture_on_commit_callbacks,
+                                                       make_product):
     # given
     tee = make_product(store=booth, inventory=3, link_at=offline_link)
     other = make_product(store=booth, inventory=3, link_at=offline_link)

@@ -80,7 +80,7 @@ def test_booth_screen_shows_every_product_stock_state_and_recent_sales(client, b
     mug = make_product(store=booth, name="Mug", inventory=4, low_stock_threshold=3)
     tote = make_product(store=booth, name="Tote", inventory=1)
     cap = make_product(store=booth, name="Cap", inventory=5, payment_link_paused=True,
-                            payment_link_active=False)
+                       payment_link_active=False)
     sell(tee, 2)
     sell(tee, 1, minutes_ago=BOOTH_WINDOW_MINUTES + 1)  # outside the window
     sell(mug, 2, minutes_ago=3)

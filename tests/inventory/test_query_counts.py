@@ -66,7 +66,8 @@ PAGES = {
 
 
 @pytest.mark.parametrize("name", PAGES)
-def test_queries_do_not_grow_with_the_number_of_products(name, staff_client, store, django_assert_num_queries, add_products):
+def test_queries_do_not_grow_with_the_number_of_products(name, staff_client, store, django_assert_num_queries,
+                                                          add_products):
     read = PAGES[name]
     add_products(store, 1)
     with_one = queries(lambda: read(staff_client, store))

@@ -108,7 +108,8 @@ def test_decrease_takes_stock_writes_one_ledger_row_and_announces_after_commit(
 
 
 @pytest.mark.django_db
-def test_replaying_a_source_changes_nothing_and_returns_the_same_movement(django_capture_on_commit_callbacks, product_with):
+def test_replaying_a_source_changes_nothing_and_returns_the_same_movement(django_capture_on_commit_callbacks,
+                                                                          product_with):
     p = product_with(5)
     first = stock_decrease(product=p, quantity=2, source="cs_replayed")
 

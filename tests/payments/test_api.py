@@ -9,14 +9,9 @@ from inventory.models import Product, Reservation, WaitlistEntry
 from inventory.services import stock_decrease
 from payments.models import Checkout, StripeCall
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("stripe_offline")]
 
 CREATE_INTENT = "/v1/payment_intents"
-
-
-@pytest.fixture(autouse=True)
-def offline(settings):
-    settings.STRIPE_SECRET_KEY = ""
 
 
 @pytest.fixture
@@ -27,7 +22,7 @@ def hall_a(make_store):
 @pytest.fixture
 def hoodie(hall_a, make_product):
     return make_product(store=hall_a, name="Hoodie", inventory=2, stripe_product_id="prod_Hoodie",
-                             unit_amount=4000)
+                        unit_amount=4000)
 
 
 def post(client, url: str, body) -> tuple[int, dict]:
@@ -55,7 +50,7 @@ def test_stock_check_409_names_what_is_left_and_other_stores_that_have_it(client
     hall_b = make_store(name="Hall B")
     make_product(store=hall_b, name="Hoodie", inventory=5, stripe_product_id="prod_Hoodie")
     make_product(store=make_store(name="Hall C"), name="Hoodie", inventory=0,
-                      stripe_product_id="prod_Hoodie")
+                 stripe_product_id="prod_Hoodie")
     # when
     status, body = post(client, "/api/stock-check", {"store": hoodie.store_id, "product": "prod_Hoodie",
                                                      "quantity": 3})
@@ -178,7 +173,8 @@ def test_checkout_409_names_each_short_line_and_holds_nothing(client, hall_a, ho
     assert not StripeCall.objects.filter(operation="payment_intent.create").exists()
 
 
-def test_checkout_404_when_any_line_is_not_stocked_here_and_holds_nothing(client, hall_a, hoodie, make_store, make_product):
+def test_checkout_404_when_any_line_is_not_stocked_here_and_holds_nothing(client, hall_a, hoodie, make_store,
+                                                                          make_product):
     make_product(store=make_store(name="Hall B"), stripe_product_id="prod_Elsewhere")
     status, body = post(client, "/api/checkouts", {"store": hall_a.id, "lines": [
         {"product": "prod_Hoodie", "quantity": 1}, {"product": "prod_Elsewhere", "quantity": 1}]})

@@ -38,7 +38,7 @@ def offline(settings):
 def tote(make_store, make_product):
     # No Payment Link: this product is sold only through our checkout.
     return make_product(store=make_store(name="Hall A"), name="Tote bag", inventory=3,
-                             unit_amount=2500, link=False)
+                        unit_amount=2500, link=False)
 
 
 def start(product: Product, quantity: int = 1) -> Checkout:
@@ -190,7 +190,7 @@ def test_start_form_holds_the_units_and_goes_to_the_checkout(client, tote):
 
 def test_start_form_409_says_what_is_left_and_offers_other_stores(client, tote, make_store, make_product):
     other = make_product(store=make_store(name="Hall B"), name="Tote bag", inventory=4, link=False,
-                              stripe_product_id=tote.stripe_product_id)
+                         stripe_product_id=tote.stripe_product_id)
     response = client.post("/checkout/start/", {"store": tote.store_id, "product": tote.stripe_product_id,
                                                 "quantity": "5", "email": "fan@example.com"})
     assert response.status_code == 409

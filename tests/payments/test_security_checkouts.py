@@ -11,12 +11,7 @@ from inventory.models import Product, Reservation
 from payments.models import Checkout
 from tests.payments.helpers import run_in_threads
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def offline(settings):
-    settings.STRIPE_SECRET_KEY = ""
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("stripe_offline")]
 
 
 @pytest.fixture

@@ -30,7 +30,8 @@ def test_the_pay_page_posts_to_site_url_whatever_the_host_header(webhook, posted
     assert posted == [f"http://shop.test:8000{webhook.url}"]
 
 
-def test_a_failure_on_the_pay_page_does_not_show_the_secret_even_with_debug(webhook, monkeypatch, settings, make_product):
+def test_a_failure_on_the_pay_page_does_not_show_the_secret_even_with_debug(webhook, monkeypatch, settings,
+                                                                           make_product):
     settings.DEBUG = True
     product = make_product(inventory=3)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from .errors import invalid
-from .objects import Resources, merge_metadata, page, public
+from .objects import Resources, merge_metadata, page, public, serves
 from .shapes import shape, token
 
 
@@ -26,15 +26,6 @@ def price_shape(id: str, *, product: str, unit_amount: int, currency: str = "usd
 
 
 class Catalogue(Resources):
-    ROUTES = {
-        ("POST", "/v1/products"): "_create_product",
-        ("GET", "/v1/products"): "_list_products",
-        ("GET", "/v1/products/{id}"): "_get_product",
-        ("POST", "/v1/prices"): "_create_price",
-        ("GET", "/v1/prices"): "_list_prices",
-        ("GET", "/v1/prices/{price}"): "_get_price",
-    }
-
     # -- for tests -------------------------------------------------------------------------------
 
     def add_product(self, id: str, *, name: str | None = None, **fields) -> dict:
@@ -58,6 +49,7 @@ class Catalogue(Resources):
 
     # -- endpoints -------------------------------------------------------------------------------
 
+    @serves("POST", "/v1/products")
     def _create_product(self, params):
         id = params.get("id") or f"prod_{token(14)}"
         if id in self._objects["product"]:
@@ -72,15 +64,19 @@ class Catalogue(Resources):
             product = public(self._objects["product"][id])
         return product
 
+    @serves("GET", "/v1/products/{id}")
     def _get_product(self, params, id):
         return public(self._find("product", id))
 
+    @serves("GET", "/v1/products")
     def _list_products(self, params):
         wanted = set(params.get("ids") or [])
         products = [p for p in reversed(self._objects["product"].values())  # newest first
-                    if ("active" not in params or p["active"] == params["active"]) and (not wanted or p["id"] in wanted)]
+                    if ("active" not in params or p["active"] == params["active"])
+                    and (not wanted or p["id"] in wanted)]
         return page(products, params, "/v1/products")
 
+    @serves("POST", "/v1/prices")
     def _create_price(self, params):
         if params.get("product_data"):
             product = f"prod_{token(14)}"
@@ -97,9 +93,11 @@ class Catalogue(Resources):
                               currency=params["currency"], metadata=merge_metadata({}, params.get("metadata")),
                               **fields)
 
+    @serves("GET", "/v1/prices/{price}")
     def _get_price(self, params, id):
         return public(self._find("price", id))
 
+    @serves("GET", "/v1/prices")
     def _list_prices(self, params):
         filters = {k: params[k] for k in ("product", "active", "currency", "type") if k in params}
         prices = [p for p in reversed(self._objects["price"].values())

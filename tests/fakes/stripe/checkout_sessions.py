@@ -19,7 +19,7 @@ import time
 
 from .catalogue import line_item, price_shape
 from .errors import StripeError, invalid
-from .objects import Resources, merge_metadata, page, public, store_fields
+from .objects import Resources, merge_metadata, page, public, serves, store_fields
 from .shapes import shape, token
 
 MIN_LIFETIME, MAX_LIFETIME = 30 * 60, 24 * 60 * 60
@@ -30,13 +30,6 @@ NO_FILLER = dict(  # the fixture's example values would read as real shipping co
 
 
 class CheckoutSessions(Resources):
-    ROUTES = {
-        ("POST", "/v1/checkout/sessions"): "_create_session",
-        ("GET", "/v1/checkout/sessions/{session}"): "_get_session",
-        ("POST", "/v1/checkout/sessions/{session}/expire"): "_expire_session",
-        ("GET", "/v1/checkout/sessions/{session}/line_items"): "_list_session_items",
-    }
-
     # -- for tests -------------------------------------------------------------------------------
 
     def add_checkout_session(self, id, *, payment_intent, payment_link=None, line_items, metadata=None,
@@ -114,6 +107,7 @@ class CheckoutSessions(Resources):
 
     # -- endpoints -------------------------------------------------------------------------------
 
+    @serves("POST", "/v1/checkout/sessions")
     def _create_session(self, params):
         if params.get("mode", "payment") != "payment":
             raise invalid("mode", "The Stripe fake serves Checkout Sessions in payment mode only.")
@@ -170,6 +164,7 @@ class CheckoutSessions(Resources):
                             currency=data["currency"])
         return price, product["name"]
 
+    @serves("GET", "/v1/checkout/sessions/{session}")
     def _get_session(self, params, id):
         session = public(self._find_session(id))
         expand = params.get("expand") or []
@@ -179,6 +174,7 @@ class CheckoutSessions(Resources):
             session["payment_intent"] = public(self._objects["payment_intent"][session["payment_intent"]])
         return session
 
+    @serves("POST", "/v1/checkout/sessions/{session}/expire")
     def _expire_session(self, params, id):
         session = self._find_session(id)
         if session["status"] != "open":
@@ -188,6 +184,7 @@ class CheckoutSessions(Resources):
         session.update(status="expired", url=None)
         return public(session)
 
+    @serves("GET", "/v1/checkout/sessions/{session}/line_items")
     def _list_session_items(self, params, id):
         items = self._find_session(id)["_line_items"]
         listed = page(items, params, f"/v1/checkout/sessions/{id}/line_items")

@@ -53,18 +53,31 @@ def page(items: list, params: dict, url: str) -> dict:
     return {"object": "list", "data": [public(item) for item in chosen], "has_more": has_more, "url": url}
 
 
+def serves(method: str, path: str):
+    """Marks a resource method as the handler of a spec operation, e.g. ``@serves("POST", "/v1/refunds")``."""
+    def mark(handler):
+        handler.serves = (method, path)
+        return handler
+
+    return mark
+
+
 class Resources:
     """The state every resource module works on: Stripe objects by kind, then id.
 
-    Resource modules are mixins of the fake (``server.StripeFake``); each names the spec operations it
-    serves in ``ROUTES`` (``(method, spec path) -> method name``). Handlers are called with the typed
-    parameters (``spec.check_params``) and the path's ids, with the fake's lock held; they answer a dict
-    or raise ``errors.StripeError``.
+    Resource modules are mixins of the fake (``server.StripeFake``); a method marked ``@serves(method,
+    spec path)`` handles that operation. Handlers are called with the typed parameters
+    (``spec.check_params``) and the path's ids, with the fake's lock held; they answer a dict or raise
+    ``errors.StripeError``.
     """
 
     KINDS = ("checkout.session", "payment_link", "payment_intent", "refund", "product", "price")
-    ROUTES: dict[tuple[str, str], str] = {}
     _objects: dict[str, dict[str, dict]]
+
+    @classmethod
+    def routes(cls) -> dict[tuple[str, str], str]:
+        """``(method, spec path) -> handler name`` for every operation the class serves."""
+        return {getattr(cls, name).serves: name for name in dir(cls) if hasattr(getattr(cls, name), "serves")}
 
     def _forget_objects(self) -> None:
         self._objects = {kind: {} for kind in self.KINDS}

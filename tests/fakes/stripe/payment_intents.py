@@ -16,7 +16,7 @@ from __future__ import annotations
 import time
 
 from .errors import StripeError, invalid, missing, unexpected_state
-from .objects import Resources, merge_metadata, public, store_fields
+from .objects import Resources, merge_metadata, public, serves, store_fields
 from .shapes import shape, token
 
 CANCELABLE = ("requires_payment_method", "requires_capture", "requires_confirmation", "requires_action")
@@ -43,7 +43,8 @@ DECLINES = {
     "pm_card_chargeDeclinedExpiredCard": ("expired_card", "expired_card", "Your card has expired."),
     "pm_card_chargeDeclinedIncorrectCvc": ("incorrect_cvc", "incorrect_cvc", "Your card's security code is incorrect."),
     "pm_card_chargeDeclinedProcessingError": ("processing_error", "processing_error",
-                                              "An error occurred while processing your card. Try again in a little bit."),
+                                              "An error occurred while processing your card. Try again in a little "
+                                              "bit."),
 }
 # Fields the fake interprets itself; any other parameter that names a field of the object is stored as sent.
 HANDLED = {"amount", "currency", "capture_method", "confirm", "payment_method", "metadata", "expand",
@@ -51,14 +52,6 @@ HANDLED = {"amount", "currency", "capture_method", "confirm", "payment_method", 
 
 
 class PaymentIntents(Resources):
-    ROUTES = {
-        ("POST", "/v1/payment_intents"): "_create_intent",
-        ("GET", "/v1/payment_intents/{intent}"): "_get_intent",
-        ("POST", "/v1/payment_intents/{intent}"): "_update_intent",
-        ("POST", "/v1/payment_intents/{intent}/confirm"): "_confirm_intent",
-        ("POST", "/v1/payment_intents/{intent}/capture"): "_capture_intent",
-        ("POST", "/v1/payment_intents/{intent}/cancel"): "_cancel_intent",
-    }
     _payment_methods: dict[str, str]  # pm_... -> the test payment method it was made from
 
     # -- for tests -------------------------------------------------------------------------------
@@ -85,9 +78,11 @@ class PaymentIntents(Resources):
 
     # -- endpoints -------------------------------------------------------------------------------
 
+    @serves("GET", "/v1/payment_intents/{intent}")
     def _get_intent(self, params, id):
         return public(self._find("payment_intent", id, "intent"))
 
+    @serves("POST", "/v1/payment_intents")
     def _create_intent(self, params):
         self._check_amount(params["amount"], params["currency"])
         intent = self._objects["payment_intent"][self.add_payment_intent(
@@ -101,6 +96,7 @@ class PaymentIntents(Resources):
             self._confirm(intent)
         return public(intent)
 
+    @serves("POST", "/v1/payment_intents/{intent}")
     def _update_intent(self, params, id):
         intent = self._find("payment_intent", id, "intent")
         frozen = [name for name in FROZEN_AFTER_CONFIRM if name in params]
@@ -122,6 +118,7 @@ class PaymentIntents(Resources):
             self._attach(intent, params["payment_method"])
         return public(intent)
 
+    @serves("POST", "/v1/payment_intents/{intent}/confirm")
     def _confirm_intent(self, params, id):
         intent = self._find("payment_intent", id, "intent")
         if intent["status"] == "succeeded":
@@ -137,6 +134,7 @@ class PaymentIntents(Resources):
         self._confirm(intent)
         return public(intent)
 
+    @serves("POST", "/v1/payment_intents/{intent}/capture")
     def _capture_intent(self, params, id):
         intent = self._find("payment_intent", id, "intent")
         if intent["status"] != "requires_capture":
@@ -150,6 +148,7 @@ class PaymentIntents(Resources):
                       metadata=merge_metadata(intent["metadata"], params.get("metadata")))
         return public(intent)
 
+    @serves("POST", "/v1/payment_intents/{intent}/cancel")
     def _cancel_intent(self, params, id):
         intent = self._find("payment_intent", id, "intent")
         if intent["status"] not in CANCELABLE:

@@ -7,7 +7,7 @@ import copy
 
 from .catalogue import line_item, price_shape
 from .errors import invalid
-from .objects import Resources, merge_metadata, page, public
+from .objects import Resources, merge_metadata, page, public, serves
 from .shapes import shape, token
 
 # Fields Stripe computes itself.
@@ -15,13 +15,6 @@ READ_ONLY = {"id", "object", "livemode", "url", "currency", "application"}
 
 
 class PaymentLinks(Resources):
-    ROUTES = {
-        ("POST", "/v1/payment_links"): "_create_link",
-        ("GET", "/v1/payment_links/{payment_link}"): "_get_link",
-        ("POST", "/v1/payment_links/{payment_link}"): "_update_link",
-        ("GET", "/v1/payment_links/{payment_link}/line_items"): "_list_link_items",
-    }
-
     # -- for tests -------------------------------------------------------------------------------
 
     def add_payment_link(self, id, *, price, url=None, active=True, completed_count=0, limit=None,
@@ -49,9 +42,11 @@ class PaymentLinks(Resources):
 
     # -- endpoints -------------------------------------------------------------------------------
 
+    @serves("GET", "/v1/payment_links/{payment_link}")
     def _get_link(self, params, id):
         return public(self._find("payment_link", id))
 
+    @serves("POST", "/v1/payment_links")
     def _create_link(self, params):
         for index, item in enumerate(params["line_items"]):
             self._price(item["price"], f"line_items[{index}][price]")
@@ -61,6 +56,7 @@ class PaymentLinks(Resources):
         self._apply_link_params(link, {k: v for k, v in params.items() if k != "line_items"})
         return public(link)
 
+    @serves("POST", "/v1/payment_links/{payment_link}")
     def _update_link(self, params, id):
         link = self._find("payment_link", id)
         updated = copy.deepcopy(link)  # refuse before changing anything
@@ -86,6 +82,7 @@ class PaymentLinks(Resources):
             elif name in link and name not in READ_ONLY:
                 link[name] = value
 
+    @serves("GET", "/v1/payment_links/{payment_link}/line_items")
     def _list_link_items(self, params, id):
         link = self._find("payment_link", id)
         items = []

@@ -5,17 +5,12 @@ from __future__ import annotations
 import time
 
 from .errors import StripeError, invalid, missing
-from .objects import Resources, merge_metadata, page, public
+from .objects import Resources, merge_metadata, page, public, serves
 from .shapes import shape, token
 
 
 class Refunds(Resources):
-    ROUTES = {
-        ("POST", "/v1/refunds"): "_create_refund",
-        ("GET", "/v1/refunds"): "_list_refunds",
-        ("GET", "/v1/refunds/{refund}"): "_get_refund",
-    }
-
+    @serves("POST", "/v1/refunds")
     def _create_refund(self, params):
         intent = self._refunded_intent(params)
         if intent["status"] != "succeeded":
@@ -52,9 +47,11 @@ class Refunds(Resources):
         raise invalid("payment_intent", "One of the following params should be provided for this request: "
                       "payment_intent or charge.", "parameter_missing")
 
+    @serves("GET", "/v1/refunds/{refund}")
     def _get_refund(self, params, id):
         return public(self._find("refund", id))
 
+    @serves("GET", "/v1/refunds")
     def _list_refunds(self, params):
         wanted = {k: params[k] for k in ("payment_intent", "charge") if k in params}
         refunds = [r for r in reversed(self._objects["refund"].values())  # newest first

@@ -30,7 +30,6 @@ from .refunds import Refunds
 from .shapes import token
 
 RESOURCES = (CheckoutSessions, PaymentLinks, PaymentIntents, Refunds, Catalogue)
-ROUTES = {route: handler for resource in RESOURCES for route, handler in resource.ROUTES.items()}
 _IN_FLIGHT = object()
 
 
@@ -79,6 +78,7 @@ class StripeFake(*RESOURCES):
         self.host, self.port, self.verbose = host, port, verbose
         self.base_url: str | None = None
         self._lock = threading.RLock()
+        self._routes = self.routes()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.reset()
@@ -239,7 +239,7 @@ class StripeFake(*RESOURCES):
         except spec.SpecError as error:
             self._record_violation(entry, error)
             raise error.as_stripe_error() from None
-        handler = ROUTES.get((method, op.template))
+        handler = self._routes.get((method, op.template))
         if handler is None:  # a real Stripe endpoint this fake does not serve (yet)
             raise unrecognized_url(method, path, f" (Stripe serves {method} {op.template}; the fake does not.)")
         return handler, tuple(op.path_params.values()), params
