@@ -4,10 +4,11 @@ import pytest
 from django.urls import reverse
 
 from payments.endpoints import webhook_endpoint_configure
-from tests.factories import make_product, make_store  # noqa: F401  (fixtures)
 from tests.fakes.stripe import events
-from tests.fakes.stripe.fixtures import (  # noqa: F401  (fixtures and the hook that fails on spec violations)
-    _stripe_fake_server, pytest_runtest_call, stripe_fake, stripe_standin)
+
+# The factories (make_store, make_product), and the Stripe fake's fixtures with the hook that fails a
+# test whose requests Stripe's API spec refuses.
+pytest_plugins = ["tests.factories", "tests.fakes.stripe.fixtures"]
 
 WEBHOOK_SECRET = "whsec_test_swagstore"
 

@@ -1,5 +1,5 @@
 """Test data built through the real models and services (no mocks of our own code), as fixtures
-(imported into tests/conftest.py):
+(a plugin of tests/conftest.py):
 
     def test_store_page(make_store, make_product):
         hall = make_store(name="Hall A")

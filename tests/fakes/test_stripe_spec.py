@@ -1,6 +1,11 @@
 """The request check against Stripe's OpenAPI spec: what passes, what is refused and how, and that a
 refused request fails the test that sent it."""
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 import stripe
 
@@ -166,3 +171,23 @@ def test_an_endpoint_stripe_has_and_the_fake_lacks_is_a_404_not_a_violation(fake
         fake.sdk_client().v1.customers.retrieve("cus_1")
     assert error.value.http_status == 404 and "the fake does not" in str(error.value)
     assert fake.violations == []
+
+
+def test_through_pytest_a_test_that_sends_what_stripe_refuses_fails(tmp_path):
+    # A pytest run of its own, with the fake's fixtures as tests/conftest.py has them.
+    (tmp_path / "conftest.py").write_text('pytest_plugins = ["tests.fakes.stripe.fixtures"]\n')
+    (tmp_path / "test_inner.py").write_text(
+        "import pytest, stripe\n\n"
+        "def test_sends_an_unknown_parameter(stripe_standin):\n"
+        "    with pytest.raises(stripe.InvalidRequestError):\n"
+        "        stripe_standin.sdk_client().v1.refunds.create({'payment_intent': 'pi_1', 'reasn': 'x'})\n\n"
+        "def test_sends_nothing_wrong(stripe_fake):\n"
+        "    with pytest.raises(stripe.InvalidRequestError):\n"
+        "        stripe_fake.sdk_client().v1.refunds.create({'payment_intent': 'pi_1'})\n")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly",
+                          "--rootdir", str(tmp_path), str(tmp_path)], capture_output=True, text=True, env=env,
+                         cwd=tmp_path, timeout=120)
+    assert "1 failed, 1 passed" in run.stdout, run.stdout + run.stderr
+    assert "FAILED test_inner.py::test_sends_an_unknown_parameter" in run.stdout
+    assert "POST /v1/refunds: Received unknown parameter: reasn" in run.stdout

@@ -1,4 +1,4 @@
-"""The fake as pytest fixtures (imported into tests/conftest.py).
+"""The fake as pytest fixtures (a plugin of tests/conftest.py).
 
 ``stripe_fake``: one server per test session, reset for each test, with the live gateway pointed at it
 (``settings.STRIPE_API_BASE``). A test during which the fake received a request Stripe's spec refuses
@@ -49,7 +49,7 @@ def assert_no_violations(fake: StripeFake) -> None:
 def pytest_runtest_call(item):
     """Fail the test itself (not only its teardown) when its requests broke Stripe's spec."""
     result = yield
-    fake = item.funcargs.get("stripe_fake")
+    fake = getattr(item, "funcargs", {}).get("stripe_fake")
     if fake is not None:
         assert_no_violations(fake)
     return result
