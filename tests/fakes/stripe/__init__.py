@@ -23,6 +23,18 @@ Layout, by resource:
     fixtures.py           the pytest fixtures (stripe_fake, alias stripe_standin)
     __main__.py           python -m tests.fakes.stripe --port 12111
 
+For tests, on the fake (``stripe_fake`` fixture, or ``StripeFake()`` as a context manager):
+
+    sdk_client(timeout=, max_network_retries=)   base_url   reset()   get(kind, id)
+    add_product(id, name=)   add_price(id, product=, unit_amount=, currency="usd")
+    add_payment_link(id, price=, limit=, completed_count=, capture_method=, ...)
+    add_payment_intent(id, amount=, status=, capture_method=, metadata=)
+    add_checkout_session(id, payment_intent=, line_items=[{price, product, quantity, unit_amount}], ...)
+    complete_session(session_id, capture_method=None) -> session   (the buyer pays)
+    expire_session(session_id) -> session                          (expires_at passes)
+    fail_next(method, path_regex, status=, times=, code=, message=)   stall_next(..., seconds=)   clear_faults()
+    requests   calls(method, path_regex)   violations   expect_violation(param=None)
+
 localstripe (the PyPI fake) is no longer used. The suite ran it as a subprocess behind the earlier
 stand-in for PaymentIntents and refunds, with three run-time patches to make it keep Stripe's state
 rules and accept Stripe's parameters; so patched, it proved nothing independent of us. PaymentIntents
