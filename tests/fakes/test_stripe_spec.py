@@ -178,9 +178,9 @@ def test_through_pytest_a_test_that_sends_what_stripe_refuses_fails(tmp_path):
     (tmp_path / "conftest.py").write_text('pytest_plugins = ["tests.fakes.stripe.fixtures"]\n')
     (tmp_path / "test_inner.py").write_text(
         "import pytest, stripe\n\n"
-        "def test_sends_an_unknown_parameter(stripe_standin):\n"
+        "def test_sends_an_unknown_parameter(stripe_fake):\n"
         "    with pytest.raises(stripe.InvalidRequestError):\n"
-        "        stripe_standin.sdk_client().v1.refunds.create({'payment_intent': 'pi_1', 'reasn': 'x'})\n\n"
+        "        stripe_fake.sdk_client().v1.refunds.create({'payment_intent': 'pi_1', 'reasn': 'x'})\n\n"
         "def test_sends_nothing_wrong(stripe_fake):\n"
         "    with pytest.raises(stripe.InvalidRequestError):\n"
         "        stripe_fake.sdk_client().v1.refunds.create({'payment_intent': 'pi_1'})\n")
