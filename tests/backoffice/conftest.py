@@ -24,9 +24,9 @@ def staff_client(client, booth_staff):
 
 @pytest.fixture
 def hall_a(db):
-    return factories.store(store_id=f"store_A{uuid.uuid4().hex[:10]}", name="Hall A")
+    return factories.store_create(store_id=f"store_A{uuid.uuid4().hex[:10]}", name="Hall A")
 
 
 @pytest.fixture
 def hall_b(db):
-    return factories.store(store_id=f"store_B{uuid.uuid4().hex[:10]}", name="Hall B")
+    return factories.store_create(store_id=f"store_B{uuid.uuid4().hex[:10]}", name="Hall B")

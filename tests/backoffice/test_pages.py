@@ -21,7 +21,7 @@ def stock_of(product) -> int:
 
 
 def product_in(store, stock: int, **fields):
-    return factories.product(store_obj=store, inventory=stock, link=False, **fields)
+    return factories.product_create(store=store, inventory=stock, link=False, **fields)
 
 
 # --- counting -------------------------------------------------------------------------------------
@@ -92,7 +92,7 @@ def test_pages_refuse_other_methods(staff_client, hall_a):
 
 def test_staff_move_stock_between_booths(staff_client, hall_a, hall_b):
     tee_a = product_in(hall_a, 10, name="Tee")
-    tee_b = factories.product(store_obj=hall_b, inventory=0, link=False, name="Tee",
+    tee_b = factories.product_create(store=hall_b, inventory=0, link=False, name="Tee",
                               stripe_product_id=tee_a.stripe_product_id)
     product_in(hall_a, 5, name="Only in A")
     url = reverse("backoffice:transfer")
@@ -107,7 +107,7 @@ def test_staff_move_stock_between_booths(staff_client, hall_a, hall_b):
 
 def test_a_move_of_more_than_is_free_is_a_conflict_and_moves_nothing(staff_client, hall_a, hall_b):
     tee_a = product_in(hall_a, 3, name="Tee")
-    tee_b = factories.product(store_obj=hall_b, inventory=0, link=False, stripe_product_id=tee_a.stripe_product_id)
+    tee_b = factories.product_create(store=hall_b, inventory=0, link=False, stripe_product_id=tee_a.stripe_product_id)
     url = reverse("backoffice:transfer")
     page = staff_client.get(url, {"from": hall_a.pk, "to": hall_b.pk})
 

@@ -27,7 +27,7 @@ def at(hour: int, minute: int = 0, day: date = DAY) -> datetime:
 
 
 def sellable(store, stock: int, name: str, price: int):
-    product = factories.product(store_obj=store, inventory=stock, name=name, unit_amount=price)
+    product = factories.product_create(store=store, inventory=stock, name=name, unit_amount=price)
     get_gateway().notebook_put(offline_payment_link_shape(product=product, url=product.payment_link_url))
     return product
 

@@ -59,7 +59,7 @@ def test_booth_staff_cannot_open(staff_client, name):
 
 
 def test_booth_staff_see_products_but_cannot_change_them_or_their_prices(staff_client, hall_a):
-    tee = factories.product(store_obj=hall_a, inventory=5, unit_amount=2500)
+    tee = factories.product_create(store=hall_a, inventory=5, unit_amount=2500)
     name = tee.name
     change_url = reverse("admin:inventory_product_change", args=[tee.pk])
 
@@ -79,7 +79,7 @@ def test_booth_staff_see_products_but_cannot_change_them_or_their_prices(staff_c
 
 
 def test_booth_staff_restock_through_the_action(staff_client, booth_staff, hall_a):
-    tee = factories.product(store_obj=hall_a, inventory=5)
+    tee = factories.product_create(store=hall_a, inventory=5)
 
     response = staff_client.post(reverse("admin:inventory_product_changelist"),
                                  action(staff_client, "restock", [tee], quantity=12), follow=True)

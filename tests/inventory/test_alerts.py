@@ -85,7 +85,7 @@ def chat(alert_settings):
 
 
 def low_stock_product(stock: int, threshold: int):
-    return factories.product(inventory=stock, low_stock_threshold=threshold, link=False, name="Enamel mug")
+    return factories.product_create(inventory=stock, low_stock_threshold=threshold, link=False, name="Enamel mug")
 
 
 def sell(product, quantity: int, tag: str):

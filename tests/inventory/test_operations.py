@@ -23,16 +23,16 @@ R = StockMovement.Reason
 
 
 def booth(name: str):
-    return factories.store(store_id=f"store_{uuid.uuid4().hex[:12]}", name=name)
+    return factories.store_create(store_id=f"store_{uuid.uuid4().hex[:12]}", name=name)
 
 
 def product_in(store, stock: int, **fields):
-    return factories.product(store_obj=store, inventory=stock, link=False, **fields)
+    return factories.product_create(store=store, inventory=stock, link=False, **fields)
 
 
 def twin_in(store, product, stock: int):
     """The same Stripe product stocked in another booth."""
-    return factories.product(store_obj=store, inventory=stock, link=False, name=product.name,
+    return factories.product_create(store=store, inventory=stock, link=False, name=product.name,
                              stripe_product_id=product.stripe_product_id)
 
 

@@ -21,11 +21,11 @@ HEADER = ",".join(COLUMNS)
 
 @pytest.fixture
 def hall():
-    return factories.store(store_id=f"store_C{uuid.uuid4().hex[:10]}", name="Hall C")
+    return factories.store_create(store_id=f"store_C{uuid.uuid4().hex[:10]}", name="Hall C")
 
 
 def make(hall, stock=10, **fields):
-    return factories.product(store_obj=hall, inventory=stock, link=False, **fields)
+    return factories.product_create(store=hall, inventory=stock, link=False, **fields)
 
 
 def snapshot(*products) -> list[tuple]:
