@@ -9,10 +9,10 @@
 Starts the Procfile's processes (web: daphne, or uvicorn / gunicorn with UvicornWorker to compare;
 a Celery worker and beat) on PostgreSQL (--database, default swagstore_bench_burst, created and
 migrated on first use, flushed every run; --fresh-db drops it first), Redis DB 12 with a queue and
-channel prefix of its own, and the Stripe stand-in (tests/stripe_standin.py) in a process of its
+channel prefix of its own, and the Stripe fake (tests/fakes/stripe) in a process of its
 own, holding the PaymentIntents.
 Each purchase is a paid single-line Payment Link session (automatic capture, 1 unit, amount_subtotal
-= unit price, usd); its checkout.session.completed event is signed (tests/stripe_events.py) and
+= unit price, usd); its checkout.session.completed event is signed (tests/fakes/stripe/events.py) and
 posted with aiohttp, `--concurrency` at a time, to /stripe/webhook/<uuid>/. A non-2xx answer or a
 connection error is retried, re-signed, after 0.25 s doubling (at most 8 attempts) and counted.
 
@@ -29,7 +29,7 @@ Also pgbench's tps for `UPDATE t SET q = q - 1 WHERE id = 1 AND q >= 1` on a one
 the same database (-c 8 -j 2 -T 5), and sales/s ÷ that tps.
 
 Invariants, per phase (exit 1 if one fails): every delivery accepted; exactly K Orders fulfilled
-and N − K refunded; each refunded session's PaymentIntent refunded exactly once at the stand-in and
+and N − K refunded; each refunded session's PaymentIntent refunded exactly once at the fake and
 no other; stock 0; the page showed 0 (live); then `manage.py reconcile_stock` exits 0.
 Every process it starts is stopped on the way out; logs stay in the printed run directory.
 """
@@ -56,8 +56,7 @@ import aiohttp
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from tests.stripe_events import body_of, checkout_session_completed, stripe_signature  # noqa: E402
-from tests.stripe_standin import StripeStandIn  # noqa: E402
+from tests.fakes.stripe import StripeFake, events  # noqa: E402
 
 PG = "postgres://postgres@127.0.0.1:5432/"
 REDIS_URL = "redis://127.0.0.1:6379/12"
@@ -70,9 +69,9 @@ ID_IN_PATH = re.compile(r"/(?:cs|pi|plink|re|ch|pm|li|prod|price)_\w+")
 PGBENCH_SQL = "UPDATE bench_pgbench_counter SET q = q - 1 WHERE id = 1 AND q >= 1;\n"
 
 
-# ------------------------------------------------------------------ the Stripe stand-in, own process
+# ------------------------------------------------------------------ the Stripe fake, own process
 
-class BenchStandIn(StripeStandIn):
+class BenchFake(StripeFake):
     def add_purchases(self, purchases: list[dict]) -> None:
         for p in purchases:
             self.add_payment_intent(p["intent"], amount=UNIT_AMOUNT, status="succeeded", capture_method="automatic")
@@ -90,11 +89,11 @@ class BenchStandIn(StripeStandIn):
                 for m, start in marker.items() for e in self.calls(m, ".*")[start:]]
 
 
-class StandInManager(BaseManager):
+class FakeManager(BaseManager):
     pass
 
 
-StandInManager.register("StandIn", BenchStandIn)
+FakeManager.register("Fake", BenchFake)
 
 
 # ------------------------------------------------------------------ processes
@@ -188,11 +187,11 @@ def start_worker(b) -> Service:
 
 # ------------------------------------------------------------------ database, data, checks
 
-def app_env(standin_url: str, database: str, extra: list[str]) -> dict:
+def app_env(fake_url: str, database: str, extra: list[str]) -> dict:
     env = {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
     env.update(DJANGO_SETTINGS_MODULE="swagstore.settings.base", DATABASE_URL=PG + database, REDIS_URL=REDIS_URL,
                CELERY_QUEUE=QUEUE, CHANNEL_PREFIX=PREFIX, STRIPE_SECRET_KEY="sk_test_standin",
-               STRIPE_API_BASE=standin_url, STRIPE_TIMEOUT_SECONDS="10", SECRET_KEY="bench-" + "x" * 50,
+               STRIPE_API_BASE=fake_url, STRIPE_TIMEOUT_SECONDS="10", SECRET_KEY="bench-" + "x" * 50,
                ALLOWED_HOSTS="127.0.0.1,localhost", LOG_LEVEL="WARNING", CELERY_TASK_ALWAYS_EAGER="false",
                PYTHONUNBUFFERED="1")
     env.update(item.split("=", 1) for item in extra)
@@ -248,8 +247,8 @@ class Purchases:
     bodies: list[str]
 
 
-def arrange(standin, *, units: int, purchases: int, tag: str) -> Purchases:
-    """A product with a Payment Link at the stand-in and `units` in stock, and N paid sessions."""
+def arrange(fake, *, units: int, purchases: int, tag: str) -> Purchases:
+    """A product with a Payment Link at the fake and `units` in stock, and N paid sessions."""
     from inventory.models import Product, Store
     from inventory.services import stock_increase
 
@@ -259,14 +258,14 @@ def arrange(standin, *, units: int, purchases: int, tag: str) -> Purchases:
                                      unit_amount=UNIT_AMOUNT, currency="usd", stripe_price_id=f"price_burst_{n}",
                                      payment_link_id=f"plink_burst_{n}", inventory=0,
                                      payment_link_url=f"https://buy.stripe.com/test_burst_{n}")
-    standin.add_payment_link(product.payment_link_id, price=product.stripe_price_id, url=product.payment_link_url,
+    fake.add_payment_link(product.payment_link_id, price=product.stripe_price_id, url=product.payment_link_url,
                              completed_count=0, limit=units)
     stock_increase(product=product, quantity=units, source=f"bench-burst:{product.pk}", reason="initial")
     rows = [{"session": f"cs_test_{secrets.token_hex(12)}", "intent": f"pi_{secrets.token_hex(12)}",
              "link": product.payment_link_id, "store": store.pk, "price": product.stripe_price_id,
              "product": product.stripe_product_id} for _ in range(purchases)]
-    standin.add_purchases(rows)
-    bodies = [body_of(checkout_session_completed(session_id=r["session"], payment_intent=r["intent"],
+    fake.add_purchases(rows)
+    bodies = [events.body_of(events.checkout_session_completed(session_id=r["session"], payment_intent=r["intent"],
                                                  payment_link=r["link"], store_id=r["store"],
                                                  amount_total=UNIT_AMOUNT)) for r in rows]
     return Purchases(product.pk, f"/ws/stock/{store.pk}/{product.stripe_product_id}/",
@@ -302,11 +301,11 @@ def orders_created(sessions: list[str], status: str | None = None) -> list[float
     return sorted(t.timestamp() for t in orders.values_list("created_at", flat=True)) or [float("nan")]
 
 
-def wait_quiet(standin, seconds: float = 1.5, timeout: float = 30) -> None:
+def wait_quiet(fake, seconds: float = 1.5, timeout: float = 30) -> None:
     """Let trailing Stripe work (Payment Link updates) finish before counting calls."""
     deadline, before = time.monotonic() + timeout, None
     while time.monotonic() < deadline:
-        now = standin.log_marker()
+        now = fake.log_marker()
         if now == before:
             return
         before = now
@@ -348,7 +347,7 @@ async def deliver(session: aiohttp.ClientSession, url: str, body: str, post: Pos
     while post.attempts < MAX_ATTEMPTS and time.time() < deadline:
         post.attempts += 1
         post.sent = post.sent or time.time()
-        headers = {"Content-Type": "application/json", "Stripe-Signature": stripe_signature(body, SECRET)}
+        headers = {"Content-Type": "application/json", "Stripe-Signature": events.signature(body, SECRET)}
         try:
             async with session.post(url, data=body, headers=headers) as response:
                 await response.read()
@@ -491,7 +490,7 @@ class Bench:
     stack: ExitStack
     rundir: Path
     env: dict
-    standin: object
+    fake: object
     path: str = ""
     urls: list = field(default_factory=list)
     web: list = field(default_factory=list)
@@ -505,12 +504,12 @@ def phase_problems(b: Bench, p: Purchases, ingest: dict, calls: list[dict]) -> l
 
 
 def run_live(b: Bench) -> tuple[dict, list[str]]:
-    args, marker, deadline = b.args, b.standin.log_marker(), time.time() + b.args.timeout
-    p = arrange(b.standin, units=args.units, purchases=args.purchases, tag="live")
+    args, marker, deadline = b.args, b.fake.log_marker(), time.time() + b.args.timeout
+    p = arrange(b.fake, units=args.units, purchases=args.purchases, tag="live")
     with py_spy(args.py_spy, [s.process.pid for s in b.web]):
         posts, messages, settled = asyncio.run(live_burst(b.urls, b.path, p, args, deadline))
-    wait_quiet(b.standin)
-    calls, ingest = b.standin.log_since(marker), ingest_figures(posts)
+    wait_quiet(b.fake)
+    calls, ingest = b.fake.log_since(marker), ingest_figures(posts)
     f = {"ingest": ingest, "page": page_latencies(posts, messages, args.units,
                                                   orders_created(p.sessions, "fulfilled")),
          "applied_per_s": args.purchases / (orders_created(p.sessions)[-1] - ingest["first_sent"]),
@@ -527,14 +526,14 @@ def run_drain(b: Bench) -> tuple[dict, list[str]]:
 
     Stopping and restarting the worker would time Celery's start-up (seconds here) and miss a worker that
     drains PostgreSQL before it logs "ready."; a held row lock stalls the worker exactly where it applies."""
-    args, marker, deadline = b.args, b.standin.log_marker(), time.time() + b.args.timeout
-    p = arrange(b.standin, units=args.units, purchases=args.purchases, tag="drain")
+    args, marker, deadline = b.args, b.fake.log_marker(), time.time() + b.args.timeout
+    p = arrange(b.fake, units=args.units, purchases=args.purchases, tag="drain")
     with product_row_locked(b.env["DATABASE_URL"], p.product_id):
         ingest = ingest_figures(asyncio.run(post_all(b.urls, b.path, p.bodies, args.concurrency, deadline)))
     released = time.time()
     settled = wait_settled(p.sessions, released + args.timeout)
-    wait_quiet(b.standin)
-    calls = b.standin.log_since(marker)
+    wait_quiet(b.fake)
+    calls = b.fake.log_since(marker)
     f = {"ingest": ingest, "drain_per_s": args.purchases / (orders_created(p.sessions)[-1] - released),
          "settled_s": settled - released, "calls": call_figures(calls, args.purchases, args.units)}
     return f, phase_problems(b, p, ingest, calls)
@@ -601,14 +600,14 @@ def parse_args():
 
 
 def start_stack(args, stack: ExitStack, rundir: Path) -> Bench:
-    manager = StandInManager()
+    manager = FakeManager()
     manager.start()
     stack.callback(manager.shutdown)
-    standin = manager.StandIn()
-    standin_url = standin.start()
-    stack.callback(standin.stop)
-    b = Bench(args, stack, rundir, app_env(standin_url, args.database, args.env), standin)
-    os.environ.update(b.env)  # this process arranges data on the same database, Redis and stand-in
+    fake = manager.Fake()
+    fake_url = fake.start()
+    stack.callback(fake.stop)
+    b = Bench(args, stack, rundir, app_env(fake_url, args.database, args.env), fake)
+    os.environ.update(b.env)  # this process arranges data on the same database, Redis and fake
     prepare_database(b.env, args.database, args.fresh_db)
     import django
 

@@ -3,6 +3,7 @@
 
     .venv/bin/python bench/qr_burst.py [--buyers 200] [--units 20] [--concurrency 200]
         [--web-processes 2] [--database swagstore_bench_qr] [--fresh-db] [--json figures.json]
+        [--py-spy held.txt]
 
 Runs the Procfile's web process (gunicorn with uvicorn workers, a connection pool each) on PostgreSQL (--database, created
 and migrated on first use, flushed every run), with Stripe offline (the offline gateway records
@@ -19,6 +20,7 @@ held_checkout  every buyer opens /q/<code>/ (for the form and its CSRF token), t
 
 Prints one row per mode; exits 1 if an invariant fails (stock 0, sold = units, held mode: no
 refund, no cancellation, no session for a turned-away buyer; then reconcile_stock passes).
+--py-spy samples the web workers during the held-mode scans (collapsed stacks, one file per worker).
 """
 
 import argparse
@@ -26,6 +28,7 @@ import asyncio
 import json
 import os
 import re
+import signal
 import socket
 import statistics
 import subprocess
@@ -176,7 +179,8 @@ def run_link_mode(args, base: str) -> dict:
     url = base + reverse("djstripe:djstripe_webhook_by_uuid", kwargs={"uuid": endpoint.djstripe_uuid})
 
     async def crowd():
-        async with aiohttp.ClientSession() as session:
+        # No client-side connection cap: each buyer is a phone of its own.
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
             return await bounded([link_buyer(session, base, product.scan_code, n) for n in range(args.buyers)],
                                  args.concurrency)
 
@@ -197,10 +201,14 @@ async def _post_all(deliveries, url: str, limit: int) -> list[int]:
                          limit)
 
 
-def run_held_mode(args, base: str) -> dict:
+def run_held_mode(args, base: str, web: subprocess.Popen) -> dict:
     product, calls_before = seed("held_checkout", args.units), stripe_calls()
+    spies = profile(web, args.py_spy) if args.py_spy else []
     results = asyncio.run(bounded([held_buyer(base, product.scan_code, n) for n in range(args.buyers)],
                                   args.concurrency))
+    for spy in spies:
+        spy.send_signal(signal.SIGINT)  # py-spy writes its file on SIGINT
+        spy.wait(timeout=60)
     winners = [location for status, _, location in results if status == 303]
     turned_away = sum(1 for status, _, _ in results if status == 409)
     other = sorted({status for status, _, _ in results} - {303, 409})
@@ -209,6 +217,13 @@ def run_held_mode(args, base: str) -> dict:
     assert all(s == 302 for s in paid), f"pay answers: {sorted(set(paid))}"
     return figures("held_checkout", product, [took for _, took, _ in results], turned_away=turned_away,
                    calls_before=calls_before)
+
+
+def profile(web: subprocess.Popen, target: str) -> list[subprocess.Popen]:
+    workers = subprocess.run(["pgrep", "-P", str(web.pid)], capture_output=True, text=True).stdout.split()
+    return [subprocess.Popen([str(Path(sys.executable).parent / "py-spy"), "record", "--format", "raw", "--rate", "200",
+                              "-o", f"{target}.{pid}", "--pid", pid], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL) for pid in workers]
 
 
 def stripe_calls() -> dict[str, int]:
@@ -243,6 +258,7 @@ def main() -> None:
     parser.add_argument("--database", default="swagstore_bench_qr")
     parser.add_argument("--fresh-db", action="store_true")
     parser.add_argument("--json", help="write the figures here too")
+    parser.add_argument("--py-spy", metavar="PATH", help="profile the web workers during the held-mode scans")
     args = parser.parse_args()
     if not 0 < args.units < args.buyers:
         parser.error("need 0 < --units < --buyers")
@@ -259,7 +275,7 @@ def main() -> None:
     rundir = Path(tempfile.mkdtemp(prefix="qr_burst."))
     web = start_web(env, port, args.web_processes, rundir)
     try:
-        rows = [run_link_mode(args, base), run_held_mode(args, base)]
+        rows = [run_link_mode(args, base), run_held_mode(args, base, web)]
     finally:
         web.terminate()
         web.wait(timeout=30)

@@ -42,13 +42,14 @@ def deliveries(count: int) -> tuple[str, list[tuple[str, str]]]:
     from django.urls import reverse
 
     from payments.endpoints import webhook_endpoint_configure
-    from tests.stripe_events import body_of, checkout_session_completed, stripe_signature
+    from tests.fakes.stripe import events
 
     endpoint, _ = webhook_endpoint_configure(secret=SECRET, site_url="http://testserver")
     url = reverse("djstripe:djstripe_webhook_by_uuid", kwargs={"uuid": endpoint.djstripe_uuid})
-    bodies = [body_of(checkout_session_completed(session_id=f"cs_cpu_{secrets.token_hex(8)}", payment_intent=None,
+    bodies = [events.body_of(events.checkout_session_completed(session_id=f"cs_cpu_{secrets.token_hex(8)}",
+                                                               payment_intent=None,
                                                  payment_link="plink_cpu", amount_total=1000)) for _ in range(count)]
-    return url, [(body, stripe_signature(body, SECRET)) for body in bodies]
+    return url, [(body, events.signature(body, SECRET)) for body in bodies]
 
 
 def main() -> int:

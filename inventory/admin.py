@@ -8,16 +8,20 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.db import models
 from django.db.models import Count
+from django.http import HttpResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
 from common.admin_readonly import ReadOnlyAdminMixin
 
 from . import selectors
+from .alerts import low_stock_alert_check
 from .exceptions import InvalidStockChange
-from .models import Product, Reservation, StockMovement, Store, WaitlistEntry
 from .catalogue import product_family_fields_set
+from .models import (LowStockAlert, LowStockAlertDelivery, Product, Reservation, StockImport, StockMovement, Store,
+                     WaitlistEntry)
 from .services import product_link_pause, product_scan_code_renew, stock_increase, stock_set
+from .stock_csv import stock_csv_export
 
 # Written only through services, never by ModelForm.save().
 SERVICE_FIELDS = ("inventory", "payment_link_paused")
@@ -112,7 +116,7 @@ class ProductAdmin(admin.ModelAdmin):
     readonly_fields = ("payment_link_active", "updated_at", "ledger_link", "scan_code")
     inlines = (StockMovementInline,)
     action_form = RestockActionForm
-    actions = ("restock", "switch_link_off", "switch_link_on", "new_scan_code")
+    actions = ("restock", "export_csv", "switch_link_off", "switch_link_on", "new_scan_code")
     fieldsets = (
         (None, {"fields": ("store", "name", "description", "long_description", "image", "image_url", "attributes",
                            "tags"),
@@ -135,6 +139,19 @@ class ProductAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).with_availability()
+
+    def get_fieldsets(self, request, obj=None):
+        # Booth staff look at products without being able to change them: no Stripe or price section.
+        if self.has_change_permission(request, obj):
+            return self.fieldsets
+        return [fs for fs in self.fieldsets if fs[0] != "Stripe"]
+
+    def has_adjust_stock_permission(self, request):
+        """Restocking: whoever may change products, or holds inventory.adjust_stock (booth staff)."""
+        return self.has_change_permission(request) or request.user.has_perm("inventory.adjust_stock")
+
+    def has_import_stock_permission(self, request):
+        return request.user.has_perm("inventory.import_stock")
 
     def formfield_for_dbfield(self, db_field, request, **kwargs):
         if db_field.name == "inventory":
@@ -195,6 +212,8 @@ class ProductAdmin(admin.ModelAdmin):
             self._set_stock(request, obj, form, level)
         if "payment_link_paused" in form.changed_data:
             product_link_pause(product=obj, paused=paused)
+        if "low_stock_threshold" in form.changed_data:
+            low_stock_alert_check(product_id=obj.pk)  # a new threshold may cross (or re-arm) by itself
         obj.refresh_from_db(fields=list(SERVICE_FIELDS))
 
     @staticmethod
@@ -223,7 +242,15 @@ class ProductAdmin(admin.ModelAdmin):
 
     # ---- actions ----
 
-    @admin.action(description="Restock selected products by the quantity entered", permissions=["change"])
+    @admin.action(description="Export selected products as CSV (stock, threshold, tags, attributes)",
+                  permissions=["import_stock"])
+    def export_csv(self, request, queryset):
+        response = HttpResponse(stock_csv_export(product_ids=list(queryset.values_list("pk", flat=True))),
+                                content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="stock.csv"'
+        return response
+
+    @admin.action(description="Restock selected products by the quantity entered", permissions=["adjust_stock"])
     def restock(self, request, queryset):
         raw = (request.POST.get("quantity") or "").strip()
         quantity = int(raw) if raw.isascii() and raw.isdigit() else 0
@@ -309,3 +336,32 @@ class WaitlistEntryAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+class LowStockAlertDeliveryInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = LowStockAlertDelivery
+    fields = ("channel", "sent_at", "attempts", "next_attempt_at", "last_error")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+
+@admin.register(LowStockAlert)
+class LowStockAlertAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Each crossing into low stock and whether its e-mail and webhook went out. Read-only."""
+
+    list_display = ("crossed_at", "product", "available", "threshold", "rearmed_at")
+    list_filter = ("product__store", ("rearmed_at", admin.EmptyFieldListFilter))
+    list_select_related = ("product", "product__store")
+    search_fields = ("product__name", "product__stripe_product_id")
+    date_hierarchy = "crossed_at"
+    inlines = (LowStockAlertDeliveryInline,)
+
+
+@admin.register(StockImport)
+class StockImportAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Every CSV file imported: who, when, how many products it changed. Read-only."""
+
+    list_display = ("created_at", "filename", "actor", "rows", "products_changed", "digest")
+    list_select_related = ("actor",)
+    search_fields = ("filename", "digest")

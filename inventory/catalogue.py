@@ -1,11 +1,12 @@
-"""The catalogue side of the products: what a store sells (variants, names, pictures, prices), as
-read from Stripe. The only writer of those fields besides the admin form; stock still goes through
-inventory.services.
+"""The catalogue side of the products; stock goes through inventory.services.
 
-An import is planned first (nothing written; every conflict found and named), then applied in one
-transaction, so it changes everything or nothing. Applying the same catalogue again changes
-nothing. Name, descriptions, picture, attributes and tags belong to the product, not to one size:
-whoever changes them changes them on every variant of the product in the store.
+- What a store sells, as read from Stripe (variants, names, pictures, prices): an import is planned
+  first (nothing written; every conflict found and named), then applied in one transaction, so it
+  changes everything or nothing; applying the same catalogue again changes nothing.
+- The store-side fields a booth sets besides stock and Stripe's fields (attributes, tags, the
+  low-stock threshold).
+Name, descriptions, picture, attributes and tags belong to the product, not to one size: whoever
+changes them changes them on every variant of the product in the store.
 """
 
 from dataclasses import dataclass, field
@@ -15,6 +16,9 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from .alerts import low_stock_alert_check
+from .exceptions import InvalidStockChange
+from .locks import products_lock
 from .models import Product, Store
 from .services import stock_increase
 from .signals import stock_moved
@@ -224,6 +228,48 @@ def store_open(*, store_id: str, name: str = "", currency: str = "usd", qr_mode:
 
 
 # --- Keeping the product's shared fields in step ------------------------------------------------
+
+
+STORE_SIDE_FIELDS = ("attributes", "tags", "low_stock_threshold")
+
+
+def products_store_fields_set(*, updates: dict[int, dict]) -> list[int]:
+    """Set attributes, tags and low_stock_threshold per product id; returns the ids that changed.
+
+    Attributes and tags are the product's, so its other sizes get them too.
+
+    Locks: the products and their other sizes (SELECT … FOR UPDATE, pk order), as stock changes do,
+    so it can share a transaction with them without deadlocking. Triggers: a low-stock check (in the
+    transaction) for each product whose threshold changed.
+    """
+    if any(set(fields) - set(STORE_SIDE_FIELDS) for fields in updates.values()):
+        raise InvalidStockChange(f"Only {', '.join(STORE_SIDE_FIELDS)} can be set here.")
+    changed = []
+    with transaction.atomic():
+        products_lock(list(updates) + _sibling_ids(updates))
+        current = {p.pk: p for p in Product.objects.filter(pk__in=updates).only(*STORE_SIDE_FIELDS)}
+        for pid in sorted(updates):
+            fields = {k: v for k, v in updates[pid].items() if getattr(current[pid], k) != v}
+            if not fields:
+                continue
+            Product.objects.filter(pk=pid).update(**fields, updated_at=timezone.now())
+            changed.append(pid)
+            # Attributes and tags are the product's: its other sizes show the same.
+            product_family_fields_set(product=Product.objects.get(pk=pid), fields=list(fields))
+            if "low_stock_threshold" in fields:
+                low_stock_alert_check(product_id=pid)
+    return changed
+
+
+def _sibling_ids(updates: dict[int, dict]) -> list[int]:
+    shared = [pid for pid, fields in updates.items() if {"attributes", "tags"} & set(fields)]
+    if not shared:
+        return []
+    families = Product.objects.filter(pk__in=shared).values_list("store_id", "stripe_product_id")
+    same = Q()
+    for store_id, stripe_product_id in families:
+        same |= Q(store_id=store_id, stripe_product_id=stripe_product_id)
+    return list(Product.objects.filter(same).values_list("pk", flat=True))
 
 
 def product_family_fields_set(*, product: Product, fields: list[str]) -> int:

@@ -54,3 +54,28 @@ class VariantRequired(NotFound):
         self.family = family
         choices = ", ".join(f"{v.stripe_price_id} ({v.variant_label})" for v in family.variants)
         super().__init__(f"{family.name} comes in several variants: choose one by its price ({choices}).")
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why one product's change (or one line of a form or file) cannot be made."""
+
+    product_id: int | None
+    product_name: str
+    reason: str
+
+    def __str__(self):
+        return f"{self.product_name}: {self.reason}" if self.product_name else self.reason
+
+
+class StockChangeRefused(InvalidStockChange):
+    """Raised once with every refused line: nothing of the operation was changed."""
+
+    def __init__(self, refusals: list[Refusal]):
+        self.refusals = refusals
+        super().__init__("; ".join(str(r) for r in refusals))
+
+
+class StockConflict(StockChangeRefused):
+    """Refused by the stock as it is now (units held for buyers, not enough left), not by the input:
+    the same request may succeed later (a 409, where bad input is a 400)."""

@@ -189,6 +189,15 @@ class Product(models.Model):
             models.CheckConstraint(condition=Q(inventory__gte=0), name="inventory_never_negative"),
             models.CheckConstraint(condition=Q(max_per_checkout__gte=1), name="product_max_per_checkout_positive"),
         ]
+        # What booth staff may do without being allowed to edit the product itself (prices, Stripe).
+        permissions = [
+            ("adjust_stock", "Can restock products"),
+            ("count_stock", "Can count a booth (stocktake)"),
+            ("transfer_stock", "Can move stock between booths"),
+            ("receive_stock", "Can receive deliveries"),
+            ("import_stock", "Can import and export stock as CSV"),
+            ("view_day_report", "Can read the end-of-day report"),
+        ]
 
     def __str__(self):
         return f"{self.display_name} @ {self.store_id}"
@@ -300,6 +309,15 @@ class StockMovement(models.Model):
         RESTOCK = "restock", "Restock"
         ADJUSTMENT = "adjustment", "Manual adjustment"
         RETURN = "return", "Returned to stock"
+        # The booth's day (inventory/operations.py, inventory/stock_csv.py).
+        COUNT = "count", "Count correction"
+        DAMAGED = "damaged", "Damaged"
+        LOST = "lost", "Lost"
+        GIVEN_AWAY = "given_away", "Given away"
+        TRANSFER_OUT = "transfer_out", "Moved to another booth"
+        TRANSFER_IN = "transfer_in", "Moved from another booth"
+        DELIVERY = "delivery", "Delivery received"
+        IMPORT = "import", "Loaded from a CSV file"
 
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="movements")
     delta = models.IntegerField()
@@ -382,3 +400,70 @@ class WaitlistEntry(models.Model):
 
     def __str__(self):
         return f"{self.email} waits for {self.product}"
+
+
+class StockImport(models.Model):
+    """One CSV file applied to stock and the catalogue's store-side fields (inventory/stock_csv.py).
+
+    Unique by the file's digest, so importing the very same file again changes nothing."""
+
+    digest = models.CharField(max_length=64, unique=True, help_text="SHA-256 of the file as uploaded.")
+    filename = models.CharField(max_length=255, blank=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    rows = models.PositiveIntegerField()
+    products_changed = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"{self.filename or 'CSV'} ({self.rows} rows, {self.created_at:%Y-%m-%d %H:%M})"
+
+
+class LowStockAlert(models.Model):
+    """A product crossed into low stock (Product.objects.needing_restock()): written in the stock
+    change's own transaction (inventory/alerts.py). At most one open alert per product; it is
+    re-armed (closed) when the product is back above its threshold, so each crossing alerts once."""
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="low_stock_alerts")
+    available = models.IntegerField(help_text="Units available when the threshold was crossed.")
+    threshold = models.PositiveIntegerField()
+    crossed_at = models.DateTimeField(auto_now_add=True)
+    rearmed_at = models.DateTimeField(null=True, blank=True,
+                                      help_text="When stock rose above the threshold again (the next crossing alerts).")
+
+    class Meta:
+        ordering = ["-crossed_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["product"], condition=Q(rearmed_at__isnull=True),
+                                    name="low_stock_alert_one_open_per_product"),
+        ]
+
+    def __str__(self):
+        return f"low stock: {self.product} ({self.available} left, threshold {self.threshold})"
+
+
+class LowStockAlertDelivery(models.Model):
+    """One channel of one alert (mail, webhook), marked sent only after that send succeeded, so a
+    failing channel is retried alone and never makes the other send twice."""
+
+    class Channel(models.TextChoices):
+        MAIL = "mail", "E-mail"
+        WEBHOOK = "webhook", "Webhook"
+
+    alert = models.ForeignKey(LowStockAlert, on_delete=models.CASCADE, related_name="deliveries")
+    channel = models.CharField(max_length=8, choices=Channel.choices)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    last_error = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["alert_id", "channel"]
+        constraints = [models.UniqueConstraint(fields=["alert", "channel"], name="alert_delivery_once_per_channel")]
+        indexes = [models.Index(fields=["next_attempt_at"], condition=Q(sent_at__isnull=True),
+                                name="alert_delivery_due_idx")]
+
+    def __str__(self):
+        return f"{self.channel} for {self.alert} ({'sent' if self.sent_at else 'pending'})"

@@ -7,7 +7,7 @@ from django.db.models import OuterRef, QuerySet, Subquery, Sum
 from django.utils import timezone
 
 from .exceptions import ProductNotFound, StoreNotFound, VariantRequired
-from .models import Product, RetiredScanCode, StockMovement, Store
+from .models import Product, Reservation, RetiredScanCode, StockMovement, Store
 from .variants import ProductFamily, families_of, variant_sort_key
 
 
@@ -247,3 +247,15 @@ def sales_dashboard(*, now=None) -> dict:
             for p in ordered]
     low = list(products.needing_restock().order_by("available_units", "store__name", "name"))
     return {"rows": rows, "low_stock": low, "generated_at": now, "today_start": today_start}
+
+
+# --- The booth's day: counting and moving stock ---------------------------------------------------
+
+
+def product_list_with_holds(*, store: Store) -> list[Product]:
+    """A store's products with availability and `held_units` (units live reservations hold), by name."""
+    products = list(product_list_for_store(store=store))
+    held = Reservation.objects.live().units_per_product([p.pk for p in products])
+    for p in products:
+        p.held_units = held[p.pk]
+    return products

@@ -13,7 +13,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from .broadcast import stock_broadcast, stock_broadcast_on_commit
-from .exceptions import InsufficientStock, InvalidStockChange, Shortfall
+from .exceptions import InsufficientStock, InvalidStockChange, Refusal, Shortfall, StockConflict
 from .locks import products_lock
 from .models import Product, Reservation, RetiredScanCode, StockMovement, new_scan_code
 from .signals import stock_moved
@@ -162,7 +162,8 @@ def stock_increase(*, product: Product, quantity: int, source: str, reason: str 
 
 
 def stock_set(*, product: Product, level: int, source: str, actor=None, note: str = "") -> StockMovement | None:
-    """Set stock to an absolute level (a staff count); None when it is already there.
+    """Set stock to an absolute level (a staff count); None when it is already there. A level below
+    the units held for buyers is refused (StockConflict), as in stock_apply.
 
     Locks: the product row with SELECT … FOR UPDATE, so the delta is computed from a value no one
     else can change before commit. Triggers (after commit): broadcast, stock_changed.
@@ -175,9 +176,95 @@ def stock_set(*, product: Product, level: int, source: str, actor=None, note: st
         )
         if current == level:
             return None
+        _deltas_or_refuse([StockChange(product.pk, reason=StockMovement.Reason.ADJUSTMENT, level=level)],
+                          {product.pk: current}, Reservation.objects.live().units_per_product([product.pk]))
         reason = StockMovement.Reason.RESTOCK if level > current else StockMovement.Reason.ADJUSTMENT
         return _apply_delta(product_id=product.pk, delta=level - current, source=source, reason=reason,
                             actor=actor, note=note)
+
+
+@dataclass(frozen=True)
+class StockChange:
+    """One product's part in a staff operation: add or take `delta` units, or set stock to `level`
+    (computed under the row lock). `reason` is a StockMovement.Reason."""
+
+    product_id: int
+    reason: str
+    delta: int | None = None
+    level: int | None = None
+    note: str = ""
+
+
+def stock_apply(*, changes: list[StockChange], source: str, actor=None) -> list[StockMovement]:
+    """Apply every change or none, in one transaction (counts, moves between booths, deliveries,
+    imports); one ledger row per product that moved, all under `source`.
+
+    A change may never leave a product with fewer units than live reservations hold for buyers
+    (so never below zero, and available never negative): every such product is named in one
+    refusal and nothing changes. Increases are never refused. A source already in the
+    ledger for any of these products is a replay: its rows are returned, nothing changes. Raises
+    StockConflict (a StockChangeRefused) for refusals.
+
+    Locks: the products (SELECT … FOR UPDATE, pk order) until commit, so the held units, the levels
+    and the deltas are read from rows no one else can change meanwhile. Triggers: stock_moved per
+    product (in the transaction); broadcast and stock_changed after commit.
+    """
+    _check_changes(changes)
+    with transaction.atomic():
+        ids = sorted(c.product_id for c in changes)
+        on_hand = products_lock(ids)
+        replayed = list(StockMovement.objects.filter(source=source, product_id__in=ids).order_by("product_id"))
+        if replayed:
+            return replayed
+        held = Reservation.objects.live().units_per_product(ids)
+        deltas = _deltas_or_refuse(changes, on_hand, held)
+        movements = []
+        for change in sorted(changes, key=lambda c: c.product_id):
+            delta = deltas[change.product_id]
+            if delta:
+                Product.objects.filter(pk=change.product_id).update(inventory=F("inventory") + delta)
+                movements.append(_record(product_id=change.product_id, delta=delta, source=source,
+                                         reason=change.reason, actor=actor, note=change.note))
+        return movements
+
+
+def _check_changes(changes: list[StockChange]) -> None:
+    if not changes:
+        raise InvalidStockChange("A stock change needs at least one line.")
+    if len({c.product_id for c in changes}) != len(changes):
+        raise InvalidStockChange("One change per product: merge the lines first.")
+    for c in changes:
+        if c.reason not in StockMovement.Reason.values:
+            raise InvalidStockChange(f"Unknown reason {c.reason!r}.")
+        if (c.delta is None) == (c.level is None):
+            raise InvalidStockChange("A change has either a delta or a level.")
+        value = c.delta if c.level is None else c.level
+        if not isinstance(value, int) or isinstance(value, bool) or (c.level is not None and c.level < 0):
+            raise InvalidStockChange(f"Stock must change by a whole number, to a level ≥ 0, not {value!r}.")
+
+
+def _deltas_or_refuse(changes: list[StockChange], on_hand: dict[int, int], held: dict[int, int]) -> dict[int, int]:
+    names = dict(Product.objects.filter(pk__in=on_hand).values_list("pk", "name"))
+    deltas, refusals = {}, []
+    for c in changes:
+        if c.product_id not in on_hand:
+            refusals.append(Refusal(c.product_id, "", f"no product with id {c.product_id}"))
+            continue
+        current, units_held = on_hand[c.product_id], held[c.product_id]
+        delta = c.delta if c.level is None else c.level - current
+        if delta < 0 and current + delta < units_held:
+            refusals.append(Refusal(c.product_id, names[c.product_id], _below_held(current, delta, units_held)))
+        deltas[c.product_id] = delta
+    if refusals:
+        raise StockConflict(refusals)
+    return deltas
+
+
+def _below_held(current: int, delta: int, held: int) -> str:
+    if current + delta < 0:
+        return f"only {current} in stock, cannot take {-delta}"
+    return (f"would leave {current + delta} in stock, below the {held} unit(s) held for buyers in checkout "
+            f"(at most {max(current - held, 0)} can be taken now)")
 
 
 def _check_quantities(lines: list[StockLine]) -> None:

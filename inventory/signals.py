@@ -15,3 +15,6 @@ reconcile_requested = Signal()
 # offline Stripe account and imports them into the store as a real booth is set up (inventory never
 # imports payments); carries store_id, catalogue (plain dicts: inventory/demo.py) and product_ids.
 demo_catalogue_wanted = Signal()
+
+# Sent after the transaction that opened a low-stock alert has committed; carries the alert id.
+low_stock_alert_opened = Signal()

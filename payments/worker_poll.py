@@ -56,8 +56,17 @@ def _sweep_once() -> None:
         if overdue.settlement:
             ran = settlement_drain(seconds=settings.DRAIN_SECONDS)
             log.warning("postgres sweeper ran %s Stripe job(s) no bell announced", ran)
+        _send_due_low_stock_alerts()
     except Exception:  # the database may be away too: try again next round, on a new connection
         log.exception("postgres sweeper round failed")
         connection.close()
     finally:
         close_old_connections()
+
+
+def _send_due_low_stock_alerts() -> None:
+    # Here, not at the top: this module loads from swagstore/celery.py before django.setup().
+    from inventory.alerts import low_stock_alerts_send_due
+
+    if sent := low_stock_alerts_send_due():
+        log.warning("postgres sweeper sent %s low-stock alert(s) no bell announced", sent)

@@ -13,6 +13,7 @@ urlpatterns = [
     # Product pictures staff uploaded (only PNG, JPEG and WebP are accepted: inventory.models). Served
     # here from MEDIA_ROOT; with object storage (STORAGES["default"]) their URLs point there instead.
     re_path(r"^media/(?P<path>products/[^/]+)$", lambda request, path: serve(request, path, settings.MEDIA_ROOT)),
+    path("staff/", include("backoffice.urls")),  # the booth's day: counts, moves, CSV, end-of-day report
     path("", include("payments.urls")),
     path("", include("inventory.urls")),
 ]

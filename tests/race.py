@@ -115,3 +115,21 @@ def wait_until_blocked_on_lock(table: str, timeout: float = 5.0) -> bool:
                 return True
             time.sleep(0.02)
     return False
+
+
+@contextmanager
+def waiting_behind_our_locks(target: str, worker: Worker, *, table: str = "inventory_product"):
+    """Start `worker` (another connection) just before `target` runs, once our transaction holds its
+    row locks, and check that it waits for them; join it when the block ends, even on failure.
+    Yields the Event of run_before, so a test whose race never happened cannot pass."""
+
+    def competitor(*args, **kwargs):
+        worker.start()
+        assert wait_until_blocked_on_lock(table), f"{worker.fn.__name__} did not wait for our lock on {table}"
+
+    try:
+        with run_before(target, competitor) as fired:
+            yield fired
+    finally:
+        if worker.ident is not None:
+            worker.join(30)

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("common", "inventory", "payments", "swagstore")
+PACKAGES = ("backoffice", "common", "inventory", "payments", "swagstore")
 
 
 def test_import_contracts_are_kept():

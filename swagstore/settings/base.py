@@ -6,6 +6,7 @@ channel layer, Celery tasks run in-process, and Stripe offline (calls are record
 
 import logging
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import environ
@@ -28,7 +29,8 @@ TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 
 INSTALLED_APPS = [
     "daphne",
-    "django.contrib.admin",
+    # The admin with the store's own sections first and dj-stripe's for superusers only.
+    "swagstore.admin_site.SwagstoreAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -41,6 +43,7 @@ INSTALLED_APPS = [
     "csp",
     "inventory",
     "payments",
+    "backoffice",
 ]
 
 MIDDLEWARE = [
@@ -251,9 +254,22 @@ STRIPE_RATE_LIMIT = env.float("STRIPE_RATE_LIMIT", default=20.0)
 STRIPE_RETRY_BASE_SECONDS = env.float("STRIPE_RETRY_BASE_SECONDS", default=2.0)
 STRIPE_RETRY_MAX_SECONDS = env.float("STRIPE_RETRY_MAX_SECONDS", default=300.0)
 STRIPE_RETRY_FAST_ATTEMPTS = env.int("STRIPE_RETRY_FAST_ATTEMPTS", default=9)
+# --- The booth's day (README): low-stock alerts and the end-of-day report. ---
+# Who gets low-stock e-mails; empty: every active user with an address who may count a booth.
+LOW_STOCK_ALERT_EMAILS = env.list("LOW_STOCK_ALERT_EMAILS", default=[])
+# A chat channel's incoming webhook (POST JSON with a "text" field); empty: e-mail only.
+LOW_STOCK_WEBHOOK_URL = env("LOW_STOCK_WEBHOOK_URL", default="")
+LOW_STOCK_WEBHOOK_TIMEOUT_SECONDS = env.float("LOW_STOCK_WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+LOW_STOCK_ALERT_SWEEP_SECONDS = env.float("LOW_STOCK_ALERT_SWEEP_SECONDS", default=60.0)
+# Stripe's fee on a captured card payment, to show what cancelled authorisations saved: amount ×
+# percent / 100 (rounded half up) + fixed, in the currency's smallest unit. Stripe's standard US price.
+STRIPE_FEE_PERCENT = Decimal(env("STRIPE_FEE_PERCENT", default="2.9"))
+STRIPE_FEE_FIXED = env.int("STRIPE_FEE_FIXED", default=30)
 CELERY_BEAT_SCHEDULE = {
     "durable-work-sweep": {"task": "payments.tasks.durable_work_sweep", "schedule": DURABLE_SWEEP_SECONDS},
     "checkouts-sweep": {"task": "payments.tasks.checkouts_sweep", "schedule": 30.0},
+    "low-stock-alerts-sweep": {"task": "inventory.tasks.low_stock_alerts_sweep",
+                               "schedule": LOW_STOCK_ALERT_SWEEP_SECONDS},
 }
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="swag@localhost")

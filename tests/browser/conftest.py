@@ -22,7 +22,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from tests import factories
+from tests.factories import offline_link, product_create
 
 REPO = Path(__file__).resolve().parents[2]
 SCREENSHOTS = REPO / "artifacts" / "screenshots"
@@ -186,9 +186,9 @@ def context(browser):
 
 
 @pytest.fixture
-def store(transactional_db):
-    # Unique per test: group names (stock.<store>) are shared with anyone else on the same Redis.
-    return factories.store(store_id=f"store_W{uuid.uuid4().hex[:12]}", name="Hall W")
+def store(transactional_db, make_store):
+    # Unique per test (make_store's ids are): group names (stock.<store>) are shared with anyone else on the same Redis.
+    return make_store(name="Hall W")
 
 
 def screenshot(page_or_locator, name: str) -> Path:
@@ -243,21 +243,9 @@ def stocked_product(store, stock: int, **fields):
 
 
 def _stocked_product(store, stock: int, **fields):
-    from inventory.services import stock_increase
-    from payments.gateway import get_gateway
-    from payments.offline.gateway import OfflineGateway
-    from payments.offline.simulator import offline_payment_link_shape
-
     token = uuid.uuid4().hex[:14]
     fields.setdefault("payment_link_url", f"https://buy.stripe.com/test_{token}")
-    product = factories.product(store_obj=store, inventory=0, **fields)
-    gateway = get_gateway()
-    assert isinstance(gateway, OfflineGateway), "browser tests run with Stripe offline"
-    gateway.notebook_put(offline_payment_link_shape(product=product, url=product.payment_link_url))
-    if stock:
-        stock_increase(product=product, quantity=stock, source=f"test-initial:{product.pk}", reason="initial")
-    product.refresh_from_db()
-    return product
+    return product_create(store=store, inventory=stock, link_at=offline_link, **fields)
 
 
 def buy(product, webhook_url: str, *, quantity: int = 1) -> None:

@@ -17,6 +17,7 @@ from djstripe.models import Event
 from inventory.models import Product, StockMovement
 from inventory.selectors import stock_drift
 from payments.models import Order
+from tests.faults.processes import wait_until
 from tests.payments.helpers import purchase
 
 REFUNDS = "/v1/refunds"
@@ -36,11 +37,11 @@ def session_of(event: dict) -> str:
 WITHOUT_LINK = "via_link" in inspect.signature(purchase).parameters
 
 
-def _purchase(standin, product: Product, i: int) -> dict:
+def _purchase(fake, product: Product, i: int) -> dict:
     capture = "manual" if i % 2 == 0 else "automatic"
     if WITHOUT_LINK and i % 3 == 2:
-        return purchase(standin, product, capture=capture, via_link=False)
-    return purchase(standin, product, capture=capture)
+        return purchase(fake, product, capture=capture, via_link=False)
+    return purchase(fake, product, capture=capture)
 
 
 @dataclass
@@ -54,8 +55,8 @@ class Burst:
     capture: dict[str, str]  # session id -> capture method
 
     @classmethod
-    def prepare(cls, standin, product: Product, n: int) -> Burst:
-        events = [_purchase(standin, product, i) for i in range(n)]
+    def prepare(cls, fake, product: Product, n: int) -> Burst:
+        events = [_purchase(fake, product, i) for i in range(n)]
         capture = {session_of(e): "manual" if i % 2 == 0 else "automatic" for i, e in enumerate(events)}
         product.refresh_from_db()
         return cls(product, product.inventory, events, capture)
@@ -75,33 +76,33 @@ class Burst:
 # ---- waiting
 
 
-def settled(standin, bursts: list[Burst]) -> bool:
+def settled(fake, bursts: list[Burst]) -> bool:
     """Every purchase has its final order, captured if it won, and each link matches its stock."""
-    return all(_burst_settled(standin, burst) for burst in bursts)
+    return all(_burst_settled(fake, burst) for burst in bursts)
 
 
-def _burst_settled(standin, burst: Burst) -> bool:
+def _burst_settled(fake, burst: Burst) -> bool:
     orders = Order.objects.filter(checkout_session_id__in=burst.sessions)
     return (orders.filter(status__in=SETTLED).count() == len(burst.sessions)
             and not orders.filter(status=Order.Status.FULFILLED, capture=Order.Capture.PENDING).exists()
-            and link_in_step(standin, Product.objects.get(pk=burst.product.pk)))
+            and link_in_step(fake, Product.objects.get(pk=burst.product.pk)))
 
 
-def link_in_step(standin, product: Product) -> bool:
-    link = standin.get("payment_link", product.payment_link_id)
+def link_in_step(fake, product: Product) -> bool:
+    link = fake.get("payment_link", product.payment_link_id)
     if bool(link["active"]) != (product.inventory > 0):
         return False
     completed = (link.get("restrictions") or {}).get("completed_sessions") or {}
     return not link["active"] or completed.get("limit") == completed.get("count", 0) + product.inventory
 
 
-def describe(standin, bursts: list[Burst]) -> str:
+def describe(fake, bursts: list[Burst]) -> str:
     """Where things stand, for a failure message."""
     lines = []
     for burst in bursts:
         product = Product.objects.get(pk=burst.product.pk)
         orders = burst.orders()
-        link = standin.get("payment_link", product.payment_link_id)
+        link = fake.get("payment_link", product.payment_link_id)
         stored = Event.objects.filter(id__in=[e["id"] for e in burst.events]).count()
         lines.append(
             f"product {product.pk}: stock {burst.stock} -> {product.inventory} (ledger {_ledger_total(product)}); "
@@ -112,19 +113,35 @@ def describe(standin, bursts: list[Burst]) -> str:
     return "\n".join(lines)
 
 
+def wait_settled(fake, bursts: list[Burst], deliverer, deliveries, *, seconds: float) -> tuple[list[str], bool]:
+    """Wait up to `seconds` for the deliveries to be answered, then up to `seconds` for the bursts to
+    settle; returns the deliveries not answered 2xx and whether the bursts settled."""
+    undelivered = deliverer.wait(deliveries, timeout=seconds)
+    return undelivered, wait_until(lambda: settled(fake, bursts), seconds, interval=0.5)
+
+
 # ---- the promise
 
 
-def assert_applied_exactly_once(standin, bursts: list[Burst], *, since: int = 0) -> None:
-    """`since`: index into the stand-in's request log where this test's purchases started."""
+def assert_settled_exactly_once(fake, bursts: list[Burst], *, undelivered: list[str], done: bool, since: int,
+                                deliverer, stack, when: str) -> None:
+    """Every delivery answered 2xx, the bursts settled (`when`: how long after what), and each
+    purchase applied exactly once."""
+    assert undelivered == [], f"deliveries never answered 2xx: {undelivered[:5]}; {deliverer.summary()}"
+    assert done, f"not settled {when}:\n{describe(fake, bursts)}\nprocesses:\n{stack.processes.status()}"
+    assert_applied_exactly_once(fake, bursts, since=since)
+
+
+def assert_applied_exactly_once(fake, bursts: list[Burst], *, since: int = 0) -> None:
+    """`since`: index into the fake's request log where this test's purchases started."""
     for burst in bursts:
-        assert_burst_applied_once(standin, burst)
-    assert_stripe_acted_once(standin, bursts, since=since)
+        assert_burst_applied_once(fake, burst)
+    assert_stripe_acted_once(fake, bursts, since=since)
     assert stock_drift() == []
     assert_reconcile_clean()
 
 
-def assert_burst_applied_once(standin, burst: Burst) -> None:
+def assert_burst_applied_once(fake, burst: Burst) -> None:
     assert Event.objects.filter(id__in=[e["id"] for e in burst.events]).count() == len(burst.events)
     orders = burst.orders()
     missing = set(burst.sessions) - set(orders)
@@ -136,7 +153,7 @@ def assert_burst_applied_once(standin, burst: Burst) -> None:
     assert not wrong, f"oversold purchases not given their money back the right way: {wrong}"
     assert not [s for s in fulfilled if orders[s].capture == Order.Capture.PENDING], "fulfilled, never captured"
     _assert_ledger(burst, fulfilled)
-    assert link_in_step(standin, Product.objects.get(pk=burst.product.pk)), describe(standin, [burst])
+    assert link_in_step(fake, Product.objects.get(pk=burst.product.pk)), describe(fake, [burst])
 
 
 def _money_back_status(capture: str) -> str:
@@ -156,32 +173,32 @@ def _ledger_total(product: Product) -> int:
     return StockMovement.objects.filter(product=product).aggregate(total=Sum("delta"))["total"] or 0
 
 
-def assert_stripe_acted_once(standin, bursts: list[Burst], *, since: int = 0) -> None:
+def assert_stripe_acted_once(fake, bursts: list[Burst], *, since: int = 0) -> None:
     """One executed (not replayed) Stripe call per refund, cancel and capture due, each under its
     own idempotency key; no call Stripe refused; the money where it should be."""
     orders = [o for burst in bursts for o in burst.orders().values()]
     manual = {o.payment_intent_id for burst in bursts for s, o in burst.orders().items()
               if burst.capture[s] == "manual"}
     by_status = {status: [o for o in orders if o.status == status] for status in SETTLED}
-    refunds = executed(standin, "POST", REFUNDS, since)
+    refunds = executed(fake, "POST", REFUNDS, since)
     assert len(refunds) == len(by_status[Order.Status.REFUNDED]), f"{len(refunds)} refunds executed"
-    cancels = Counter(_intent(c, CANCEL) for c in executed(standin, "POST", CANCEL, since))
+    cancels = Counter(_intent(c, CANCEL) for c in executed(fake, "POST", CANCEL, since))
     assert cancels == Counter(o.payment_intent_id for o in by_status[Order.Status.CANCELLED])
-    captures = Counter(_intent(c, CAPTURE) for c in executed(standin, "POST", CAPTURE, since))
+    captures = Counter(_intent(c, CAPTURE) for c in executed(fake, "POST", CAPTURE, since))
     assert captures == Counter(o.payment_intent_id for o in by_status[Order.Status.FULFILLED]
                                if o.payment_intent_id in manual)
     for path in SIDE_EFFECTS:
-        keys = [c["idempotency_key"] for c in executed(standin, "POST", path, since)]
+        keys = [c["idempotency_key"] for c in executed(fake, "POST", path, since)]
         assert all(keys), f"{path}: executed without an idempotency key"
         assert [k for k, n in Counter(keys).items() if n > 1] == [], f"{path}: one key executed twice"
-    refused = [f"{c['method']} {c['path']} -> {c['status']}" for c in calls_since(standin, since, "POST", *SIDE_EFFECTS)
+    refused = [f"{c['method']} {c['path']} -> {c['status']}" for c in calls_since(fake, since, "POST", *SIDE_EFFECTS)
                if c["status"] not in (200, 409, 429) and c["status"] < 500]
     assert refused == [], f"Stripe refused calls (a repeat of something already done?): {refused[:10]}"
-    assert_money_at_stripe(standin, orders)
+    assert_money_at_stripe(fake, orders)
 
 
-def assert_money_at_stripe(standin, orders: list[Order]) -> None:
-    sdk = standin.sdk_client()
+def assert_money_at_stripe(fake, orders: list[Order]) -> None:
+    sdk = fake.sdk_client()
     wrong = []
     for order in orders:
         intent = sdk.v1.payment_intents.retrieve(order.payment_intent_id)
@@ -201,17 +218,17 @@ def assert_reconcile_clean() -> None:
         pytest.fail(f"reconcile_stock failed: {exc}\n{out.getvalue()}")
 
 
-# ---- the stand-in's request log
+# ---- the fake's request log
 
 
-def calls_since(standin, since: int, method: str, *paths: str) -> list[dict]:
-    return [c for c in list(standin.requests[since:])
+def calls_since(fake, since: int, method: str, *paths: str) -> list[dict]:
+    return [c for c in list(fake.requests[since:])
             if c["method"] == method and any(re.fullmatch(p, c["path"]) for p in paths)]
 
 
-def executed(standin, method: str, path: str, since: int = 0) -> list[dict]:
+def executed(fake, method: str, path: str, since: int = 0) -> list[dict]:
     """Calls Stripe carried out: answered 200 and not an idempotent replay."""
-    return [c for c in calls_since(standin, since, method, path) if c["status"] == 200 and not c["replayed"]]
+    return [c for c in calls_since(fake, since, method, path) if c["status"] == 200 and not c["replayed"]]
 
 
 def _intent(call: dict, path: str) -> str:

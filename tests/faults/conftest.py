@@ -1,5 +1,5 @@
 """Fault tests: each starts what it breaks (its own redis-server, web process, Celery workers and
-beat, on the test database and the Stripe stand-in) and stops only that, however the test ends.
+beat, on the test database and the Stripe fake) and stops only that, however the test ends.
 On failure every process's log is printed (teardown section of the report).
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/swagstore_faults SWAGSTORE_BROWSER_TESTS=0 \
@@ -45,9 +45,9 @@ def private_redis(processes) -> PrivateRedis:
 
 
 @pytest.fixture
-def stack(processes, private_redis, stripe_standin, tmp_path) -> AppStack:
+def stack(processes, private_redis, stripe_fake, tmp_path) -> AppStack:
     """Nothing started yet: the test says which of web, workers and beat it wants (`stack.start`)."""
-    return AppStack(processes, redis_url=private_redis.url, standin_url=stripe_standin.base_url,
+    return AppStack(processes, redis_url=private_redis.url, stripe_url=stripe_fake.base_url,
                     database_url=database_url(), state_dir=tmp_path)
 
 

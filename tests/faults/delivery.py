@@ -11,7 +11,7 @@ from collections import Counter
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
-from tests.stripe_events import body_of, stripe_signature
+from tests.fakes.stripe import events
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,7 @@ class Deliverer:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
     def _deliver(self, event: dict) -> bool:
-        body = body_of(event)
+        body = events.body_of(event)
         deadline = time.monotonic() + self.give_up_after
         while not self._closed.is_set():
             attempt = self._post(event["id"], body)
@@ -80,8 +80,8 @@ class Deliverer:
 
     def _post(self, event_id: str, body: str) -> Attempt:
         # Stripe signs every attempt afresh (new timestamp), over the same body.
-        request = urllib.request.Request(self.url, data=body.encode(), method="POST", headers={
-            "Content-Type": "application/json", "Stripe-Signature": stripe_signature(body, self.secret)})
+        delivery = events.signed(body, self.secret)
+        request = urllib.request.Request(self.url, data=body.encode(), method="POST", headers=delivery.headers)
         started = time.monotonic()
         try:
             with urllib.request.urlopen(request, timeout=self.request_timeout) as response:

@@ -205,12 +205,12 @@ class PrivateRedis:
 
 class AppStack:
     """The app's own processes (Procfile commands) on the test database, a private Redis and the
-    Stripe stand-in. Each process has its own PostgreSQL application_name (`app_name(role)`), so
+    Stripe fake. Each process has its own PostgreSQL application_name (`app_name(role)`), so
     a test can find its backends in pg_stat_activity."""
 
-    def __init__(self, processes: Processes, *, redis_url: str, standin_url: str, database_url: str,
+    def __init__(self, processes: Processes, *, redis_url: str, stripe_url: str, database_url: str,
                  state_dir: Path, sweep_seconds: int = 2):
-        self.processes, self.redis_url, self.standin_url = processes, redis_url, standin_url
+        self.processes, self.redis_url, self.stripe_url = processes, redis_url, stripe_url
         self.database_url, self.state_dir, self.sweep_seconds = database_url, state_dir, sweep_seconds
         self.tag = uuid.uuid4().hex[:8]
         self.port = free_port()
@@ -230,8 +230,8 @@ class AppStack:
             "CELERY_TASK_ALWAYS_EAGER": "false",
             "CELERY_QUEUE": f"faults-{self.tag}",
             "CHANNEL_PREFIX": f"faults-{self.tag}",
-            "STRIPE_SECRET_KEY": "sk_test_standin",
-            "STRIPE_API_BASE": self.standin_url,
+            "STRIPE_SECRET_KEY": "sk_test_fake",
+            "STRIPE_API_BASE": self.stripe_url,
             "STRIPE_TIMEOUT_SECONDS": "2",
             "DURABLE_SWEEP_SECONDS": str(self.sweep_seconds),
             # swagstore.settings.test makes in-process retries immediate and parks them for an hour;

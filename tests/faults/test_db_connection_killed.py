@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from tests.faults.checks import Burst, assert_applied_exactly_once, describe, settled
+from tests.faults.checks import Burst, assert_settled_exactly_once, describe, wait_settled
 from tests.faults.database import backends, product_row_locked, terminate
 from tests.faults.processes import wait_until
 from tests.payments.helpers import stocked_product
@@ -19,11 +19,11 @@ LOOSE_KILL_SECONDS = 3.0  # then: any transaction of the worker's, killed as the
 SETTLE_SECONDS = 30
 
 
-def test_worker_connection_killed_mid_batch_is_rolled_back_and_redone(stripe_standin, stack, deliverer):
+def test_worker_connection_killed_mid_batch_is_rolled_back_and_redone(stripe_fake, stack, deliverer):
     # given: web, beat and one worker; 8 units and 80 buyers
     stack.start(web=True, workers=1, beat=True)
-    burst = Burst.prepare(stripe_standin, stocked_product(stripe_standin, STOCK), PURCHASES)
-    since = len(stripe_standin.requests)
+    burst = Burst.prepare(stripe_fake, stocked_product(stripe_fake, STOCK), PURCHASES)
+    since = len(stripe_fake.requests)
     worker = stack.workers[0].app_name
 
     # when: the worker's connection is terminated each time its batch waits on the held product row
@@ -34,20 +34,18 @@ def test_worker_connection_killed_mid_batch_is_rolled_back_and_redone(stripe_sta
             # (a terminated backend lingers in pg_stat_activity for a moment: wait for a new one)
             assert wait_until(lambda: set(backends(worker, waiting_on_lock=True)) - killed, 20), (
                 f"kill {round_ + 1}: the worker did not come back to the batch within 20 s\n"
-                f"{describe(stripe_standin, [burst])}\nprocesses:\n{stack.processes.status()}")
+                f"{describe(stripe_fake, [burst])}\nprocesses:\n{stack.processes.status()}")
             batch = sorted(set(backends(worker, waiting_on_lock=True)) - killed)
             assert terminate(worker, batch) >= 1
             killed.update(batch)
     # ... then, with the row free, whatever transaction it has open as the backlog drains
     loose_kills = _terminate_transactions_for(worker, LOOSE_KILL_SECONDS)
-    undelivered = deliverer.wait(deliveries, timeout=SETTLE_SECONDS)
-    done = wait_until(lambda: settled(stripe_standin, [burst]), SETTLE_SECONDS, interval=0.5)
+    undelivered, done = wait_settled(stripe_fake, [burst], deliverer, deliveries, seconds=SETTLE_SECONDS)
 
     # then
-    assert undelivered == [], f"deliveries never answered 2xx: {undelivered[:5]}; {deliverer.summary()}"
-    assert done, (f"not settled {SETTLE_SECONDS}s after the last kill ({LOCKED_KILLS} + {loose_kills}):\n"
-                  f"{describe(stripe_standin, [burst])}\nprocesses:\n{stack.processes.status()}")
-    assert_applied_exactly_once(stripe_standin, [burst], since=since)
+    assert_settled_exactly_once(
+        stripe_fake, [burst], undelivered=undelivered, done=done, since=since, deliverer=deliverer, stack=stack,
+        when=f"{SETTLE_SECONDS}s after the last kill ({LOCKED_KILLS} + {loose_kills})")
 
 
 def _terminate_transactions_for(app_name: str, seconds: float) -> int:

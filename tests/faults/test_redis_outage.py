@@ -17,12 +17,12 @@ OUTAGE_SECONDS = 5
 SETTLE_SECONDS = 30
 
 
-def test_redis_stopped_mid_burst_and_started_again_loses_no_purchase(stripe_standin, private_redis, stack,
+def test_redis_stopped_mid_burst_and_started_again_loses_no_purchase(stripe_fake, private_redis, stack,
                                                                       deliverer):
     # given: web, a worker and beat on a private Redis; 5 units and 60 buyers
     stack.start(web=True, workers=1, beat=True)
-    burst = Burst.prepare(stripe_standin, stocked_product(stripe_standin, STOCK), BEFORE + DURING + AFTER)
-    since = len(stripe_standin.requests)
+    burst = Burst.prepare(stripe_fake, stocked_product(stripe_fake, STOCK), BEFORE + DURING + AFTER)
+    since = len(stripe_fake.requests)
     before, during, after = (burst.events[:BEFORE], burst.events[BEFORE:BEFORE + DURING],
                              burst.events[BEFORE + DURING:])
 
@@ -38,7 +38,7 @@ def test_redis_stopped_mid_burst_and_started_again_loses_no_purchase(stripe_stan
     private_redis.start()  # same port, empty
     # ... and the rest once it is back
     undelivered += deliverer.wait(deliverer.send(after), timeout=30)
-    done = wait_until(lambda: settled(stripe_standin, [burst]), SETTLE_SECONDS - (time.monotonic() - up_at),
+    done = wait_until(lambda: settled(stripe_fake, [burst]), SETTLE_SECONDS - (time.monotonic() - up_at),
                       interval=0.5)
 
     # then: the webhook took every purchase while Redis was away, and each purchase was applied
@@ -52,7 +52,7 @@ def test_redis_stopped_mid_burst_and_started_again_loses_no_purchase(stripe_stan
     if undelivered:
         problems.append(f"deliveries never answered 2xx: {undelivered[:5]}; {deliverer.summary()}")
     if not done:
-        problems.append(f"not settled {SETTLE_SECONDS}s after Redis returned:\n{describe(stripe_standin, [burst])}\n"
+        problems.append(f"not settled {SETTLE_SECONDS}s after Redis returned:\n{describe(stripe_fake, [burst])}\n"
                         f"processes:\n{stack.processes.status()}")
     assert not problems, "\n".join(problems)
-    assert_applied_exactly_once(stripe_standin, [burst], since=since)
+    assert_applied_exactly_once(stripe_fake, [burst], since=since)

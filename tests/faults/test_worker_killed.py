@@ -3,7 +3,7 @@ while a burst is delivered: a new worker applies every purchase exactly once."""
 
 import pytest
 
-from tests.faults.checks import Burst, assert_applied_exactly_once, describe, settled
+from tests.faults.checks import Burst, assert_settled_exactly_once, describe, wait_settled
 from tests.faults.database import backends, product_row_locked
 from tests.faults.processes import wait_until
 from tests.payments.helpers import stocked_product
@@ -15,11 +15,11 @@ PURCHASES = 60
 SETTLE_SECONDS = 30
 
 
-def test_worker_killed_mid_batch_and_replaced_loses_no_purchase(stripe_standin, stack, deliverer):
+def test_worker_killed_mid_batch_and_replaced_loses_no_purchase(stripe_fake, stack, deliverer):
     # given: web, beat and one worker; 6 units and 60 buyers
     stack.start(web=True, workers=1, beat=True)
-    burst = Burst.prepare(stripe_standin, stocked_product(stripe_standin, STOCK), PURCHASES)
-    since = len(stripe_standin.requests)
+    burst = Burst.prepare(stripe_fake, stocked_product(stripe_fake, STOCK), PURCHASES)
+    since = len(stripe_fake.requests)
     doomed = stack.workers[0]
 
     # when: the burst arrives while the product row is held, so the worker's batch stops mid-way,
@@ -27,16 +27,14 @@ def test_worker_killed_mid_batch_and_replaced_loses_no_purchase(stripe_standin, 
     with product_row_locked(burst.product.pk):
         deliveries = deliverer.send(burst.events)
         assert wait_until(lambda: backends(doomed.app_name, waiting_on_lock=True), 30), (
-            f"the worker never reached the product row: {describe(stripe_standin, [burst])}\n"
+            f"the worker never reached the product row: {describe(stripe_fake, [burst])}\n"
             f"processes:\n{stack.processes.status()}")
         doomed.kill()
     # (the lock is released: the dead worker's transaction now rolls back)
     stack.start_worker()
-    undelivered = deliverer.wait(deliveries, timeout=SETTLE_SECONDS)
-    done = wait_until(lambda: settled(stripe_standin, [burst]), SETTLE_SECONDS, interval=0.5)
+    undelivered, done = wait_settled(stripe_fake, [burst], deliverer, deliveries, seconds=SETTLE_SECONDS)
 
     # then
-    assert undelivered == [], f"deliveries never answered 2xx: {undelivered[:5]}; {deliverer.summary()}"
-    assert done, (f"not settled {SETTLE_SECONDS}s after the new worker started:\n"
-                  f"{describe(stripe_standin, [burst])}\nprocesses:\n{stack.processes.status()}")
-    assert_applied_exactly_once(stripe_standin, [burst], since=since)
+    assert_settled_exactly_once(
+        stripe_fake, [burst], undelivered=undelivered, done=done, since=since, deliverer=deliverer, stack=stack,
+        when=f"{SETTLE_SECONDS}s after the new worker started")

@@ -4,7 +4,6 @@ Stock edits must go through inventory.services: one ledger row per change, with 
 as actor, and the broadcast only after commit.
 """
 
-import uuid
 from datetime import timedelta
 from html.parser import HTMLParser
 
@@ -15,10 +14,8 @@ from django.utils import timezone
 from inventory.broadcast import product_group
 from inventory.models import Product, StockMovement
 from inventory.services import StockLine, stock_decrease, stock_reserve_lines
-from payments.gateway import get_gateway
 from payments.models import StripeCall
-from payments.offline.simulator import offline_payment_link_shape
-from tests import factories
+from tests.factories import offline_link
 from tests.live_feed import LayerListener
 
 pytestmark = pytest.mark.django_db
@@ -112,15 +109,9 @@ def movements(product: Product) -> list[StockMovement]:
     return list(StockMovement.objects.filter(product=product).exclude(source__startswith="test-initial:"))
 
 
-def with_offline_link(product: Product) -> Product:
-    """The Payment Link as the offline gateway holds it, so payments can follow stock as in the demo."""
-    get_gateway().notebook_put(offline_payment_link_shape(product=product, url=product.payment_link_url))
-    return product
-
-
 @pytest.fixture
-def booth():
-    return factories.store(store_id=f"store_A{uuid.uuid4().hex[:10]}")
+def booth(make_store):
+    return make_store()
 
 
 @pytest.fixture
@@ -142,10 +133,10 @@ def listener():
 # ---- stock edited in the product list ----
 
 def test_list_edit_of_stock_writes_one_ledger_row_and_broadcasts_after_commit(
-    admin_client, admin_user, booth, listener, django_capture_on_commit_callbacks
+    admin_client, admin_user, booth, listener, django_capture_on_commit_callbacks, make_product
 ):
     # given
-    hoodie = with_offline_link(factories.product(store_obj=booth, name="Hoodie", inventory=10))
+    hoodie = make_product(store=booth, name="Hoodie", inventory=10, link_at=offline_link)
     listener.join(hoodie)
     data = changelist_form(admin_client, hoodie, form__0__inventory=7)
 
@@ -168,9 +159,9 @@ def test_list_edit_of_stock_writes_one_ledger_row_and_broadcasts_after_commit(
     assert (message["product"], message["inventory"], message["sold_out"]) == (hoodie.stripe_product_id, 7, False)
 
 
-def test_list_edit_leaves_an_untouched_row_alone_when_a_sale_moved_it(admin_client, booth):
+def test_list_edit_leaves_an_untouched_row_alone_when_a_sale_moved_it(admin_client, booth, make_product):
     # given: the page showed 10, then a sale took one
-    tee = factories.product(store_obj=booth, inventory=10, link=False)
+    tee = make_product(store=booth, inventory=10, link=False)
     data = changelist_form(admin_client, tee)
     stock_decrease(product=tee, quantity=1, source="test-sale-while-page-open")
 
@@ -183,9 +174,9 @@ def test_list_edit_leaves_an_untouched_row_alone_when_a_sale_moved_it(admin_clie
     assert [m.source for m in movements(tee)] == ["test-sale-while-page-open"]
 
 
-def test_negative_stock_in_the_list_is_a_form_error_and_changes_nothing(admin_client, booth):
+def test_negative_stock_in_the_list_is_a_form_error_and_changes_nothing(admin_client, booth, make_product):
     # given
-    mug = factories.product(store_obj=booth, inventory=4)
+    mug = make_product(store=booth, inventory=4)
     data = changelist_form(admin_client, mug, form__0__inventory=-3)
 
     # when
@@ -201,9 +192,10 @@ def test_negative_stock_in_the_list_is_a_form_error_and_changes_nothing(admin_cl
 
 # ---- stock edited in the change and add forms ----
 
-def test_change_form_saves_other_fields_and_sets_stock_through_the_ledger(admin_client, admin_user, booth):
+def test_change_form_saves_other_fields_and_sets_stock_through_the_ledger(admin_client, admin_user, booth,
+                                                                          make_product):
     # given
-    cap = factories.product(store_obj=booth, name="Cap", inventory=6, link=False)
+    cap = make_product(store=booth, name="Cap", inventory=6, link=False)
     url = reverse("admin:inventory_product_change", args=[cap.pk])
     data = form_data(admin_client.get(url), "product_form", name="Black cap", inventory=9)
 
@@ -218,8 +210,8 @@ def test_change_form_saves_other_fields_and_sets_stock_through_the_ledger(admin_
     assert (movement.delta, movement.reason, movement.actor) == (3, StockMovement.Reason.RESTOCK, admin_user)
 
 
-def test_change_form_rejects_negative_stock(admin_client, booth):
-    cap = factories.product(store_obj=booth, name="Cap", inventory=6, link=False)
+def test_change_form_rejects_negative_stock(admin_client, booth, make_product):
+    cap = make_product(store=booth, name="Cap", inventory=6, link=False)
     url = reverse("admin:inventory_product_change", args=[cap.pk])
     data = form_data(admin_client.get(url), "product_form", name="Renamed", inventory=-1)
 
@@ -232,8 +224,8 @@ def test_change_form_rejects_negative_stock(admin_client, booth):
     assert movements(cap) == []
 
 
-def test_change_form_shows_the_ledger_read_only(admin_client, booth):
-    cap = factories.product(store_obj=booth, inventory=6, link=False)
+def test_change_form_shows_the_ledger_read_only(admin_client, booth, make_product):
+    cap = make_product(store=booth, inventory=6, link=False)
 
     response = admin_client.get(reverse("admin:inventory_product_change", args=[cap.pk]))
 
@@ -262,8 +254,8 @@ def test_add_form_creates_the_product_at_zero_then_sets_stock_through_the_ledger
 # ---- actions ----
 
 @pytest.mark.parametrize("quantity", ["", "0", "-2", "abc", "1.5"])
-def test_restock_with_a_bad_quantity_says_why_and_changes_nothing(admin_client, booth, quantity):
-    tee = factories.product(store_obj=booth, inventory=3)
+def test_restock_with_a_bad_quantity_says_why_and_changes_nothing(admin_client, booth, quantity, make_product):
+    tee = make_product(store=booth, inventory=3)
 
     response = admin_client.post(CHANGELIST, action(admin_client, "restock", [tee], quantity=quantity), follow=True)
 
@@ -273,11 +265,11 @@ def test_restock_with_a_bad_quantity_says_why_and_changes_nothing(admin_client, 
     assert movements(tee) == []
 
 
-def test_restock_adds_to_each_selected_product_with_a_ledger_row(admin_client, admin_user, booth):
+def test_restock_adds_to_each_selected_product_with_a_ledger_row(admin_client, admin_user, booth, make_product):
     # given
-    tee = factories.product(store_obj=booth, inventory=3, link=False)
-    mug = factories.product(store_obj=booth, inventory=0, link=False)
-    untouched = factories.product(store_obj=booth, inventory=1, link=False)
+    tee = make_product(store=booth, inventory=3, link=False)
+    mug = make_product(store=booth, inventory=0, link=False)
+    untouched = make_product(store=booth, inventory=1, link=False)
 
     # when
     response = admin_client.post(CHANGELIST, action(admin_client, "restock", [tee, mug], quantity="4"), follow=True)
@@ -293,8 +285,8 @@ def test_restock_adds_to_each_selected_product_with_a_ledger_row(admin_client, a
     assert movements(untouched) == []
 
 
-def test_restock_form_sent_twice_restocks_once(admin_client, booth):
-    tee = factories.product(store_obj=booth, inventory=3, link=False)
+def test_restock_form_sent_twice_restocks_once(admin_client, booth, make_product):
+    tee = make_product(store=booth, inventory=3, link=False)
     data = action(admin_client, "restock", [tee], quantity="5")
 
     admin_client.post(CHANGELIST, data)
@@ -306,10 +298,11 @@ def test_restock_form_sent_twice_restocks_once(admin_client, booth):
     assert any("already been restocked" in m for m in messages_of(response))
 
 
-def test_link_switches_set_paused_and_payments_follow(admin_client, booth, django_capture_on_commit_callbacks):
+def test_link_switches_set_paused_and_payments_follow(admin_client, booth, django_capture_on_commit_callbacks,
+                                                       make_product):
     # given
-    tee = with_offline_link(factories.product(store_obj=booth, inventory=3))
-    other = with_offline_link(factories.product(store_obj=booth, inventory=3))
+    tee = make_product(store=booth, inventory=3, link_at=offline_link)
+    other = make_product(store=booth, inventory=3, link_at=offline_link)
 
     # when: off
     with django_capture_on_commit_callbacks(execute=True):
@@ -333,10 +326,10 @@ def test_link_switches_set_paused_and_payments_follow(admin_client, booth, djang
 
 # ---- finding products, and the ledger's own page ----
 
-def test_stock_level_filter(admin_client, booth):
-    sold_out = factories.product(store_obj=booth, name="Gone", inventory=0)
-    low = factories.product(store_obj=booth, name="Nearly", inventory=2, low_stock_threshold=3)
-    plenty = factories.product(store_obj=booth, name="Plenty", inventory=30, low_stock_threshold=3)
+def test_stock_level_filter(admin_client, booth, make_product):
+    sold_out = make_product(store=booth, name="Gone", inventory=0)
+    low = make_product(store=booth, name="Nearly", inventory=2, low_stock_threshold=3)
+    plenty = make_product(store=booth, name="Plenty", inventory=30, low_stock_threshold=3)
 
     def listed(level):
         response = admin_client.get(CHANGELIST, {"stock": level, "store__id__exact": booth.pk})
@@ -347,8 +340,8 @@ def test_stock_level_filter(admin_client, booth):
     assert listed("in_stock") == {plenty.pk}
 
 
-def test_stock_level_filter_counts_units_held_by_checkouts_as_gone(admin_client, booth):
-    held = factories.product(store_obj=booth, name="Held", inventory=2)
+def test_stock_level_filter_counts_units_held_by_checkouts_as_gone(admin_client, booth, make_product):
+    held = make_product(store=booth, name="Held", inventory=2)
     stock_reserve_lines(lines=[StockLine(held.pk, 2)], hold_ref="chk_test_admin",
                         expires_at=timezone.now() + timedelta(minutes=10))
 
@@ -358,9 +351,9 @@ def test_stock_level_filter_counts_units_held_by_checkouts_as_gone(admin_client,
     assert (row.pk, row.inventory, row.available) == (held.pk, 2, 0)
 
 
-def test_search_finds_products_by_tag_and_stripe_id(admin_client, booth):
-    tee = factories.product(store_obj=booth, tags=["apparel", "organic"])
-    mug = factories.product(store_obj=booth, tags=["kitchen"])
+def test_search_finds_products_by_tag_and_stripe_id(admin_client, booth, make_product):
+    tee = make_product(store=booth, tags=["apparel", "organic"])
+    mug = make_product(store=booth, tags=["kitchen"])
 
     def found(q):
         response = admin_client.get(CHANGELIST, {"q": q, "store__id__exact": booth.pk})
@@ -371,8 +364,8 @@ def test_search_finds_products_by_tag_and_stripe_id(admin_client, booth):
     assert found(tee.payment_link_id) == {tee.pk}
 
 
-def test_ledger_page_is_read_only(admin_client, booth):
-    tee = factories.product(store_obj=booth, inventory=3)
+def test_ledger_page_is_read_only(admin_client, booth, make_product):
+    tee = make_product(store=booth, inventory=3)
     movement = StockMovement.objects.get(product=tee)
 
     listing = admin_client.get(reverse("admin:inventory_stockmovement_changelist"), {"reason": "initial"})

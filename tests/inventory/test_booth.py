@@ -16,7 +16,6 @@ from inventory import selectors
 from inventory.booth import BOOTH_WINDOW_MINUTES
 from inventory.models import StockMovement
 from inventory.services import StockLine, stock_decrease, stock_increase, stock_reserve_lines, stock_set
-from tests import factories
 from tests.inventory.test_pages import page, shown_when, stock_containers
 
 pytestmark = pytest.mark.django_db
@@ -26,8 +25,8 @@ DASHBOARD_JSON = reverse("inventory:staff_dashboard_json")
 
 
 @pytest.fixture
-def booth():
-    return factories.store(store_id=f"store_B{uuid.uuid4().hex[:10]}", name="Hall B")
+def booth(make_store):
+    return make_store(name="Hall B")
 
 
 def sell(product, quantity=1, *, minutes_ago: float = 0) -> StockMovement:
@@ -49,11 +48,11 @@ def staff(django_user_model):
 
 # ---- the selector ----
 
-def test_units_sold_since_counts_only_sales_in_the_window_per_product(booth):
+def test_units_sold_since_counts_only_sales_in_the_window_per_product(booth, make_product):
     # given: sales now and 20 minutes ago, and stock moves that are not sales
-    tee = factories.product(store_obj=booth, inventory=20)
-    mug = factories.product(store_obj=booth, inventory=20)
-    elsewhere = factories.product(inventory=20)
+    tee = make_product(store=booth, inventory=20)
+    mug = make_product(store=booth, inventory=20)
+    elsewhere = make_product(inventory=20)
     sell(tee, 2)
     sell(tee, 1, minutes_ago=5)
     sell(tee, 4, minutes_ago=20)
@@ -75,13 +74,13 @@ def test_units_sold_since_counts_only_sales_in_the_window_per_product(booth):
 
 # ---- booth screen ----
 
-def test_booth_screen_shows_every_product_stock_state_and_recent_sales(client, booth):
+def test_booth_screen_shows_every_product_stock_state_and_recent_sales(client, booth, make_product):
     # given
-    tee = factories.product(store_obj=booth, name="Tee", inventory=12, low_stock_threshold=3)
-    mug = factories.product(store_obj=booth, name="Mug", inventory=4, low_stock_threshold=3)
-    tote = factories.product(store_obj=booth, name="Tote", inventory=1)
-    cap = factories.product(store_obj=booth, name="Cap", inventory=5, payment_link_paused=True,
-                            payment_link_active=False)
+    tee = make_product(store=booth, name="Tee", inventory=12, low_stock_threshold=3)
+    mug = make_product(store=booth, name="Mug", inventory=4, low_stock_threshold=3)
+    tote = make_product(store=booth, name="Tote", inventory=1)
+    cap = make_product(store=booth, name="Cap", inventory=5, payment_link_paused=True,
+                       payment_link_active=False)
     sell(tee, 2)
     sell(tee, 1, minutes_ago=BOOTH_WINDOW_MINUTES + 1)  # outside the window
     sell(mug, 2, minutes_ago=3)
@@ -121,8 +120,8 @@ def test_booth_screen_shows_every_product_stock_state_and_recent_sales(client, b
     assert shown_when(tile, "unavailable") and tile.find(data_sold_recently="").text() == "0"
 
 
-def test_booth_screen_shows_stock_less_units_held_by_checkouts(client, booth):
-    tee = factories.product(store_obj=booth, inventory=5)
+def test_booth_screen_shows_stock_less_units_held_by_checkouts(client, booth, make_product):
+    tee = make_product(store=booth, inventory=5)
     stock_reserve_lines(lines=[StockLine(tee.pk, 2)], hold_ref="hold-1",
                         expires_at=timezone.now() + timedelta(minutes=10))
 
@@ -137,9 +136,9 @@ def test_booth_screen_of_an_unknown_store_is_404(client):
     assert client.get(reverse("inventory:booth_sales", args=["store_Nope"])).status_code == 404
 
 
-def test_booth_sales_json_gives_recent_sales_and_stock_per_variant(client, booth):
-    tee = factories.product(store_obj=booth, inventory=6)
-    mug = factories.product(store_obj=booth, inventory=1)
+def test_booth_sales_json_gives_recent_sales_and_stock_per_variant(client, booth, make_product):
+    tee = make_product(store=booth, inventory=6)
+    mug = make_product(store=booth, inventory=1)
     sell(tee, 2)
     sell(tee, 3, minutes_ago=30)
     sell(mug, 1, minutes_ago=1)
@@ -180,15 +179,15 @@ def test_dashboard_refuses_signed_in_users_who_are_not_staff(client, django_user
     assert response.status_code == 302 and response["Location"].startswith(reverse("admin:login"))
 
 
-def test_dashboard_json_counts_sales_today_and_last_hour_and_warns_of_low_stock(client, booth, staff):
+def test_dashboard_json_counts_sales_today_and_last_hour_and_warns_of_low_stock(client, booth, staff, make_product):
     # given
     now = timezone.now()
     minutes_since_midnight = (now - timezone.localtime(now).replace(hour=0, minute=0, second=0,
                                                                     microsecond=0)).total_seconds() / 60
-    tee = factories.product(store_obj=booth, name="Tee", inventory=30, low_stock_threshold=3)
-    mug = factories.product(store_obj=booth, name="Mug", inventory=5, low_stock_threshold=3)
-    tote = factories.product(store_obj=booth, name="Tote", inventory=1)
-    quiet = factories.product(store_obj=booth, name="Quiet", inventory=9, low_stock_threshold=2)
+    tee = make_product(store=booth, name="Tee", inventory=30, low_stock_threshold=3)
+    mug = make_product(store=booth, name="Mug", inventory=5, low_stock_threshold=3)
+    tote = make_product(store=booth, name="Tote", inventory=1)
+    quiet = make_product(store=booth, name="Quiet", inventory=9, low_stock_threshold=2)
     sell(tee, 2)                                    # last hour and today
     sell(tee, 3, minutes_ago=59)                    # last hour and today
     if minutes_since_midnight > 61:                 # a sale earlier today, outside the last hour
@@ -220,10 +219,10 @@ def test_dashboard_json_counts_sales_today_and_last_hour_and_warns_of_low_stock(
     assert ours == [tote.pk, mug.pk]
 
 
-def test_dashboard_page_renders_rows_warnings_and_live_feeds_for_staff(client, booth, staff):
+def test_dashboard_page_renders_rows_warnings_and_live_feeds_for_staff(client, booth, staff, make_product):
     # given
-    tee = factories.product(store_obj=booth, name="Tee", inventory=10, low_stock_threshold=3)
-    mug = factories.product(store_obj=booth, name="Mug", inventory=2, low_stock_threshold=3)
+    tee = make_product(store=booth, name="Tee", inventory=10, low_stock_threshold=3)
+    mug = make_product(store=booth, name="Mug", inventory=2, low_stock_threshold=3)
     sell(tee, 2)
     client.force_login(staff)
 

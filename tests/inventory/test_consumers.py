@@ -5,19 +5,15 @@ asgiref's async_to_sync. Stock changes come from another thread, as a webhook wo
 commit for real (transaction=True), so the broadcast fires from transaction.on_commit.
 """
 
-import uuid
-
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.db import connection
 
 from inventory.models import Product
-from inventory.services import stock_decrease, stock_increase
-from payments.gateway import get_gateway
-from payments.offline.simulator import offline_payment_link_shape
+from inventory.services import stock_decrease
 from swagstore.asgi import application
-from tests import factories
+from tests.factories import offline_link
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -46,18 +42,11 @@ def snapshot(product: Product, **overrides) -> dict:
             "link_active": product.payment_link_active, "payable": product.payable, **overrides}
 
 
-def on_sale(store, *, inventory: int, **fields) -> Product:
-    """A product whose Payment Link the offline gateway holds, so payments can follow its stock.
-
-    The link goes into the notebook before the first stock: here every change commits at once,
-    and payments looks the link up right after.
-    """
-    product = factories.product(store_obj=store, inventory=0, **fields)
-    get_gateway().notebook_put(offline_payment_link_shape(product=product, url=product.payment_link_url))
-    if inventory:
-        stock_increase(product=product, quantity=inventory, source=f"test-initial:{product.pk}", reason="initial")
-    product.refresh_from_db()
-    return product
+@pytest.fixture
+def on_sale(make_product):
+    """``on_sale(store, *, inventory, **fields)``: a product whose Payment Link the offline gateway holds,
+    so payments can follow its stock."""
+    return lambda store, **fields: make_product(store=store, link_at=offline_link, **fields)
 
 
 def sell_in_another_thread(product: Product, quantity: int, source: str):
@@ -73,12 +62,12 @@ def sell_in_another_thread(product: Product, quantity: int, source: str):
 
 
 @pytest.fixture
-def booth():
+def booth(make_store):
     # A store id of its own keeps these groups apart from any other test run on the same Redis.
-    return factories.store(store_id=f"store_W{uuid.uuid4().hex[:10]}")
+    return make_store()
 
 
-def test_product_feed_sends_the_current_stock_on_connect(booth):
+def test_product_feed_sends_the_current_stock_on_connect(booth, on_sale):
     # given
     hoodie = on_sale(booth, name="Hoodie", inventory=3, low_stock_threshold=5)
 
@@ -99,7 +88,7 @@ def test_product_feed_sends_the_current_stock_on_connect(booth):
                      "inventory": 3, "sold_out": False, "low_stock": True, "link_active": True, "payable": True}
 
 
-def test_a_sale_in_another_thread_reaches_the_product_feed(booth):
+def test_a_sale_in_another_thread_reaches_the_product_feed(booth, on_sale):
     # given
     hoodie = on_sale(booth, name="Hoodie", inventory=10)
 
@@ -122,7 +111,7 @@ def test_a_sale_in_another_thread_reaches_the_product_feed(booth):
     assert stock_fields(after) == snapshot(hoodie, inventory=8)
 
 
-def test_selling_out_on_the_feed_then_the_link_going_off(booth):
+def test_selling_out_on_the_feed_then_the_link_going_off(booth, on_sale):
     # given
     tote = on_sale(booth, name="Tote", inventory=1)
 
@@ -144,7 +133,7 @@ def test_selling_out_on_the_feed_then_the_link_going_off(booth):
     assert (link_off["inventory"], link_off["link_active"], link_off["payable"]) == (0, False, False)
 
 
-def test_reconnecting_gives_the_stock_sold_while_away(booth):
+def test_reconnecting_gives_the_stock_sold_while_away(booth, on_sale):
     # given
     hoodie = on_sale(booth, name="Hoodie", inventory=10)
 
@@ -181,7 +170,7 @@ def test_unknown_page_is_closed_with_4404(product_id):
     assert async_to_sync(scenario)() == (True, {"type": "websocket.close", "code": 4404})
 
 
-def test_unknown_product_in_a_known_store_is_closed_with_4404(booth):
+def test_unknown_product_in_a_known_store_is_closed_with_4404(booth, on_sale):
     on_sale(booth, inventory=1)
 
     async def scenario():
@@ -190,11 +179,11 @@ def test_unknown_product_in_a_known_store_is_closed_with_4404(booth):
     assert async_to_sync(scenario)() == (True, {"type": "websocket.close", "code": 4404})
 
 
-def test_store_feed_gets_every_product_of_the_store_and_only_those(booth):
+def test_store_feed_gets_every_product_of_the_store_and_only_those(booth, make_store, on_sale):
     # given
     mug = on_sale(booth, name="Mug", inventory=5)
     tee = on_sale(booth, name="Tee", inventory=9)
-    elsewhere = on_sale(factories.store(store_id=f"store_X{uuid.uuid4().hex[:10]}"), name="Cap", inventory=4)
+    elsewhere = on_sale(make_store(), name="Cap", inventory=4)
 
     async def scenario():
         communicator = feed(booth.id)
@@ -220,7 +209,7 @@ def test_store_feed_gets_every_product_of_the_store_and_only_those(booth):
     assert nothing_else
 
 
-def test_the_feed_is_read_only(booth):
+def test_the_feed_is_read_only(booth, on_sale):
     mug = on_sale(booth, inventory=5)
 
     async def scenario():
@@ -250,8 +239,8 @@ def test_an_unknown_path_is_refused_at_the_handshake():
     async_to_sync(scenario)()
 
 
-def test_a_junk_frame_is_ignored_quietly(caplog):
-    product = factories.product(inventory=2, link=False)
+def test_a_junk_frame_is_ignored_quietly(caplog, make_product):
+    product = make_product(inventory=2, link=False)
 
     async def scenario():
         page = feed(product.store_id, product.stripe_product_id)
@@ -267,9 +256,9 @@ def test_a_junk_frame_is_ignored_quietly(caplog):
     assert not [r for r in caplog.records if r.exc_info or r.levelname in ("ERROR", "CRITICAL")]
 
 
-def test_one_client_may_hold_only_so_many_sockets(settings):
+def test_one_client_may_hold_only_so_many_sockets(settings, make_product):
     settings.WEBSOCKETS_MAX_PER_CLIENT = 2
-    product = factories.product(inventory=2, link=False)
+    product = make_product(inventory=2, link=False)
 
     def from_one_client() -> WebsocketCommunicator:
         page = feed(product.store_id, product.stripe_product_id)

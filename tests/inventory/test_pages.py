@@ -1,6 +1,5 @@
 """Server-rendered pages: stock as of render time, and the hooks live-stock.js updates."""
 
-import uuid
 from datetime import timedelta
 from html.parser import HTMLParser
 
@@ -10,7 +9,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from inventory.services import StockLine, stock_reserve_lines
-from tests import factories
 
 pytestmark = pytest.mark.django_db
 
@@ -97,8 +95,8 @@ def product_url(p) -> str:
 
 
 @pytest.fixture
-def booth():
-    return factories.store(store_id=f"store_P{uuid.uuid4().hex[:10]}", name="Hall A")
+def booth(make_store):
+    return make_store(name="Hall A")
 
 
 # ---- store index ----
@@ -113,11 +111,11 @@ def test_index_links_every_store(client, booth):
 
 # ---- store page ----
 
-def test_store_page_shows_each_product_with_its_stock_and_a_link(client, booth):
+def test_store_page_shows_each_product_with_its_stock_and_a_link(client, booth, make_product):
     # given
-    tee = factories.product(store_obj=booth, name="Tee", inventory=12, low_stock_threshold=3)
-    mug = factories.product(store_obj=booth, name="Mug", inventory=2, low_stock_threshold=3)
-    tote = factories.product(store_obj=booth, name="Tote", inventory=0)
+    tee = make_product(store=booth, name="Tee", inventory=12, low_stock_threshold=3)
+    mug = make_product(store=booth, name="Mug", inventory=2, low_stock_threshold=3)
+    tote = make_product(store=booth, name="Tote", inventory=0)
 
     # when
     doc = page(client.get(reverse("inventory:store_page", args=[booth.id])))
@@ -153,10 +151,10 @@ def test_store_page_of_an_empty_booth_says_so(client, booth):
 
 # ---- product page ----
 
-def test_product_page_shows_the_product_its_stock_and_how_to_pay(client, booth):
+def test_product_page_shows_the_product_its_stock_and_how_to_pay(client, booth, make_product):
     # given
-    hoodie = factories.product(
-        store_obj=booth, name="Zip hoodie", inventory=7, unit_amount=5550, low_stock_threshold=2,
+    hoodie = make_product(
+        store=booth, name="Zip hoodie", inventory=7, unit_amount=5550, low_stock_threshold=2,
         description="Warm zip hoodie.", long_description="Brushed inside.\n\nMade in Portugal.",
         image_url="https://cdn.example.com/hoodie.png",
         attributes={"size": "L", "colour": "charcoal"}, tags=["apparel", "organic"],
@@ -187,8 +185,8 @@ def test_product_page_shows_the_product_its_stock_and_how_to_pay(client, booth):
     assert doc.find("body").attrs["data-live-stock-path"] == f"/ws/stock/{booth.id}/{hoodie.stripe_product_id}/"
 
 
-def test_low_stock_shows_a_hint(client, booth):
-    mug = factories.product(store_obj=booth, inventory=2, low_stock_threshold=3)
+def test_low_stock_shows_a_hint(client, booth, make_product):
+    mug = make_product(store=booth, inventory=2, low_stock_threshold=3)
 
     product = page(client.get(product_url(mug))).find(data_stock_product=mug.stripe_product_id)
 
@@ -197,9 +195,9 @@ def test_low_stock_shows_a_hint(client, booth):
     assert shown_when(product, "payable")
 
 
-def test_sold_out_product_says_so_and_offers_no_way_to_pay(client, booth):
+def test_sold_out_product_says_so_and_offers_no_way_to_pay(client, booth, make_product):
     # given
-    tote = factories.product(store_obj=booth, name="Tote", inventory=0)
+    tote = make_product(store=booth, name="Tote", inventory=0)
 
     # when
     doc = page(client.get(product_url(tote)))
@@ -216,8 +214,8 @@ def test_sold_out_product_says_so_and_offers_no_way_to_pay(client, booth):
     assert not shown_when(product, "unavailable")
 
 
-def test_switched_off_link_hides_the_qr_code_while_stock_remains(client, booth):
-    mug = factories.product(store_obj=booth, inventory=4, payment_link_active=False)
+def test_switched_off_link_hides_the_qr_code_while_stock_remains(client, booth, make_product):
+    mug = make_product(store=booth, inventory=4, payment_link_active=False)
 
     doc = page(client.get(product_url(mug)))
 
@@ -228,8 +226,8 @@ def test_switched_off_link_hides_the_qr_code_while_stock_remains(client, booth):
     assert not [a for a in doc.find_all("a") if a.attrs.get("href") == mug.payment_link_url and a.shown]
 
 
-def test_product_without_payment_link_has_no_pay_section(client, booth):
-    cap = factories.product(store_obj=booth, inventory=4, link=False)
+def test_product_without_payment_link_has_no_pay_section(client, booth, make_product):
+    cap = make_product(store=booth, inventory=4, link=False)
 
     doc = page(client.get(product_url(cap)))
 
@@ -239,8 +237,8 @@ def test_product_without_payment_link_has_no_pay_section(client, booth):
     assert shown_when(product, "unavailable")
 
 
-def test_product_text_is_escaped(client, booth):
-    odd = factories.product(store_obj=booth, name='<script>alert("x")</script>', inventory=1)
+def test_product_text_is_escaped(client, booth, make_product):
+    odd = make_product(store=booth, name='<script>alert("x")</script>', inventory=1)
 
     response = client.get(product_url(odd))
 
@@ -250,10 +248,10 @@ def test_product_text_is_escaped(client, booth):
 
 # ---- QR sheet ----
 
-def test_qr_sheet_has_a_card_per_product_and_no_code_for_sold_out_ones(client, booth):
+def test_qr_sheet_has_a_card_per_product_and_no_code_for_sold_out_ones(client, booth, make_product):
     # given
-    tee = factories.product(store_obj=booth, name="Tee", inventory=5, unit_amount=2500)
-    tote = factories.product(store_obj=booth, name="Tote", inventory=0, unit_amount=1500)
+    tee = make_product(store=booth, name="Tee", inventory=5, unit_amount=2500)
+    tote = make_product(store=booth, name="Tote", inventory=0, unit_amount=1500)
 
     # when
     doc = page(client.get(reverse("inventory:store_qr_sheet", args=[booth.id])))
@@ -292,16 +290,16 @@ def test_unknown_product_is_404(client, booth, name):
     assert client.get(reverse(name, args=[booth.id, "prod_NOPE"])).status_code == 404
 
 
-def test_product_of_another_store_is_404(client, booth):
-    elsewhere = factories.product(store_obj=factories.store(store_id=f"store_Q{uuid.uuid4().hex[:10]}"))
+def test_product_of_another_store_is_404(client, booth, make_store, make_product):
+    elsewhere = make_product(store=make_store())
 
     response = client.get(reverse("inventory:product_page", args=[booth.id, elsewhere.stripe_product_id]))
 
     assert response.status_code == 404
 
 
-def test_product_qr_svg_is_an_svg_image(client, booth):
-    tee = factories.product(store_obj=booth)
+def test_product_qr_svg_is_an_svg_image(client, booth, make_product):
+    tee = make_product(store=booth)
 
     response = client.get(reverse("inventory:product_qr_svg", args=[booth.id, tee.stripe_product_id]))
 
@@ -311,8 +309,8 @@ def test_product_qr_svg_is_an_svg_image(client, booth):
     assert response.content.rstrip().endswith(b"</svg>")
 
 
-def test_product_qr_svg_without_payment_link_is_404(client, booth):
-    cap = factories.product(store_obj=booth, link=False)
+def test_product_qr_svg_without_payment_link_is_404(client, booth, make_product):
+    cap = make_product(store=booth, link=False)
 
     response = client.get(reverse("inventory:product_qr_svg", args=[booth.id, cap.stripe_product_id]))
 
@@ -321,9 +319,9 @@ def test_product_qr_svg_without_payment_link_is_404(client, booth):
 
 # ---- units held by checkouts in progress ----
 
-def test_units_held_by_checkouts_are_not_shown_as_available(client, booth):
+def test_units_held_by_checkouts_are_not_shown_as_available(client, booth, make_product):
     # given: 2 in stock, both held by a checkout that has not paid yet
-    tote = factories.product(store_obj=booth, name="Tote", inventory=2)
+    tote = make_product(store=booth, name="Tote", inventory=2)
     stock_reserve_lines(lines=[StockLine(tote.pk, 2)], hold_ref="chk_test_pages",
                         expires_at=timezone.now() + timedelta(minutes=10))
 

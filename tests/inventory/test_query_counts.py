@@ -16,18 +16,22 @@ from django.utils import timezone
 from inventory import selectors
 from inventory.models import AvailabilityNotLoaded, Product
 from inventory.services import StockLine, stock_decrease, stock_reserve_lines
-from tests import factories
 
 pytestmark = pytest.mark.django_db
 
 
-def add_products(store, count: int) -> None:
-    """Products with everything a page shows: stock, a hold, a sale, a Payment Link."""
-    for _ in range(count):
-        p = factories.product(store_obj=store, inventory=6, low_stock_threshold=3)
-        stock_decrease(product=p, quantity=1, source=f"cs_test_{uuid.uuid4().hex}")
-        stock_reserve_lines(lines=[StockLine(p.pk, 1)], hold_ref=f"chk_{uuid.uuid4().hex}",
-                            expires_at=timezone.now() + timedelta(minutes=10))
+@pytest.fixture
+def add_products(make_product):
+    """``add_products(store, count)``: products with everything a page shows: stock, a hold, a sale, a
+    Payment Link."""
+    def add(store, count: int) -> None:
+        for _ in range(count):
+            p = make_product(store=store, inventory=6, low_stock_threshold=3)
+            stock_decrease(product=p, quantity=1, source=f"cs_test_{uuid.uuid4().hex}")
+            stock_reserve_lines(lines=[StockLine(p.pk, 1)], hold_ref=f"chk_{uuid.uuid4().hex}",
+                                expires_at=timezone.now() + timedelta(minutes=10))
+
+    return add
 
 
 def queries(read) -> int:
@@ -37,8 +41,8 @@ def queries(read) -> int:
 
 
 @pytest.fixture
-def store():
-    return factories.store(store_id=f"store_Q{uuid.uuid4().hex[:10]}", name="Hall Q")
+def store(make_store):
+    return make_store(name="Hall Q")
 
 
 @pytest.fixture
@@ -62,7 +66,8 @@ PAGES = {
 
 
 @pytest.mark.parametrize("name", PAGES)
-def test_queries_do_not_grow_with_the_number_of_products(name, staff_client, store, django_assert_num_queries):
+def test_queries_do_not_grow_with_the_number_of_products(name, staff_client, store, django_assert_num_queries,
+                                                          add_products):
     read = PAGES[name]
     add_products(store, 1)
     with_one = queries(lambda: read(staff_client, store))
@@ -74,7 +79,7 @@ def test_queries_do_not_grow_with_the_number_of_products(name, staff_client, sto
     assert getattr(response, "status_code", 200) == 200
 
 
-def test_a_product_read_without_its_availability_says_so_instead_of_querying(store):
+def test_a_product_read_without_its_availability_says_so_instead_of_querying(store, add_products):
     add_products(store, 1)
     plain = Product.objects.get(store=store)
 

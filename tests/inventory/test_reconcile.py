@@ -13,7 +13,6 @@ from django.db.models import F
 
 from inventory.models import Product
 from inventory.services import stock_decrease, stock_increase, stock_set
-from tests import factories
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -31,9 +30,9 @@ def drift(product):
 
 
 @pytest.mark.django_db
-def test_passes_when_stock_matches_the_ledger():
-    trade(factories.product(inventory=5, link=False))
-    factories.product(inventory=0, link=False)  # never stocked: no ledger, nothing to differ
+def test_passes_when_stock_matches_the_ledger(make_product):
+    trade(make_product(inventory=5, link=False))
+    make_product(inventory=0, link=False)  # never stocked: no ledger, nothing to differ
     out = StringIO()
 
     call_command("reconcile_stock", stdout=out)
@@ -42,9 +41,9 @@ def test_passes_when_stock_matches_the_ledger():
 
 
 @pytest.mark.django_db
-def test_names_the_product_whose_stock_drifted():
-    in_step = factories.product(inventory=5, link=False, name="Mug")
-    drifted = factories.product(inventory=5, link=False, name="Hoodie")
+def test_names_the_product_whose_stock_drifted(make_product):
+    in_step = make_product(inventory=5, link=False, name="Mug")
+    drifted = make_product(inventory=5, link=False, name="Hoodie")
     trade(in_step)
     trade(drifted)
 
@@ -71,9 +70,9 @@ def run_command_on_test_database() -> subprocess.CompletedProcess:
 
 
 @pytest.mark.django_db(transaction=True)  # committed, so the command's own process sees the rows
-def test_exit_code_follows_the_ledger_when_run_as_a_process():
+def test_exit_code_follows_the_ledger_when_run_as_a_process(make_product):
     # given
-    p = factories.product(inventory=5, link=False, name="Lanyard")
+    p = make_product(inventory=5, link=False, name="Lanyard")
     trade(p)
 
     # when / then: in step

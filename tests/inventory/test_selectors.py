@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db
 
 def test_an_unknown_store_or_product_is_a_domain_not_found():
     # given
-    store = factories.store()
+    store = factories.store_create()
     # when / then
     with pytest.raises(StoreNotFound, match="store_NOPE"):
         selectors.store_get(store_id="store_NOPE")
@@ -26,7 +26,7 @@ def test_an_unknown_store_or_product_is_a_domain_not_found():
 
 def test_or_404_returns_what_the_selector_found_and_turns_not_found_into_a_404():
     # given
-    product = factories.product()
+    product = factories.product_create()
     # when / then
     assert or_404(selectors.product_by_id, product_id=product.pk) == product
     with pytest.raises(Http404, match="No store 'store_NOPE'"):

@@ -16,7 +16,6 @@ from inventory.models import Product, StockMovement
 from inventory.selectors import stock_drift
 from inventory.services import StockLine, stock_decrease, stock_decrease_lines, stock_increase, stock_set
 from inventory.signals import stock_changed
-from tests import factories
 from tests.live_feed import LayerListener
 from tests.race import Worker, before_sql, in_other_connection, run_before, wait_until_blocked_on_lock
 
@@ -28,9 +27,11 @@ def takes_hold_of_stock(sql: str) -> bool:
         'FROM "inventory_product"' in sql and "FOR UPDATE" in sql)
 
 
-def make_product(inventory: int):
-    # No Payment Link: stock_changed also reaches payments' link sync, which is not under test here.
-    return factories.product(inventory=inventory, link=False)
+@pytest.fixture
+def product_with(make_product):
+    """``product_with(inventory)``. No Payment Link: stock_changed also reaches payments' link sync, which is
+    not under test here."""
+    return lambda inventory: make_product(inventory=inventory, link=False)
 
 
 def stock_of(product) -> int:
@@ -83,9 +84,9 @@ def product_watcher():
 
 @pytest.mark.django_db
 def test_decrease_takes_stock_writes_one_ledger_row_and_announces_after_commit(
-        django_capture_on_commit_callbacks, heard_stock_changed, product_watcher):
+        django_capture_on_commit_callbacks, heard_stock_changed, product_watcher, product_with):
     # given
-    p = make_product(5)
+    p = product_with(5)
     channel = product_watcher(p)
 
     # when
@@ -107,8 +108,9 @@ def test_decrease_takes_stock_writes_one_ledger_row_and_announces_after_commit(
 
 
 @pytest.mark.django_db
-def test_replaying_a_source_changes_nothing_and_returns_the_same_movement(django_capture_on_commit_callbacks):
-    p = make_product(5)
+def test_replaying_a_source_changes_nothing_and_returns_the_same_movement(django_capture_on_commit_callbacks,
+                                                                          product_with):
+    p = product_with(5)
     first = stock_decrease(product=p, quantity=2, source="cs_replayed")
 
     with django_capture_on_commit_callbacks() as callbacks:
@@ -121,8 +123,8 @@ def test_replaying_a_source_changes_nothing_and_returns_the_same_movement(django
 
 
 @pytest.mark.django_db
-def test_insufficient_stock_names_product_and_changes_nothing(django_capture_on_commit_callbacks):
-    p = make_product(2)
+def test_insufficient_stock_names_product_and_changes_nothing(django_capture_on_commit_callbacks, product_with):
+    p = product_with(2)
 
     with django_capture_on_commit_callbacks() as callbacks, pytest.raises(InsufficientStock) as raised:
         stock_decrease(product=p, quantity=3, source="cs_short")
@@ -135,10 +137,10 @@ def test_insufficient_stock_names_product_and_changes_nothing(django_capture_on_
 
 
 @pytest.mark.django_db
-def test_one_short_line_leaves_every_line_untouched():
+def test_one_short_line_leaves_every_line_untouched(product_with):
     # given: the short line sits between two good ones in primary-key (= locking) order, so one
     # good line has already been decremented when the shortfall is found
-    before, short, after = make_product(5), make_product(1), make_product(5)
+    before, short, after = product_with(5), product_with(1), product_with(5)
 
     # when
     with pytest.raises(InsufficientStock) as raised:
@@ -152,8 +154,8 @@ def test_one_short_line_leaves_every_line_untouched():
 
 
 @pytest.mark.django_db
-def test_every_short_line_is_reported_at_once():
-    good, short_a, short_b = make_product(5), make_product(1), make_product(0)
+def test_every_short_line_is_reported_at_once(product_with):
+    good, short_a, short_b = product_with(5), product_with(1), product_with(0)
 
     with pytest.raises(InsufficientStock) as raised:
         stock_decrease_lines(lines=[StockLine(short_a.pk, 1), StockLine(good.pk, 1), StockLine(short_b.pk, 1),
@@ -170,8 +172,8 @@ def test_every_short_line_is_reported_at_once():
 @pytest.mark.django_db
 @pytest.mark.parametrize("quantity", [0, -1, 1.5, True, "2"])
 @pytest.mark.parametrize("change", [stock_decrease, stock_increase])
-def test_bad_quantities_are_refused_and_change_nothing(change, quantity):
-    p = make_product(5)
+def test_bad_quantities_are_refused_and_change_nothing(change, quantity, product_with):
+    p = product_with(5)
 
     with pytest.raises(InvalidStockChange):
         change(product=p, quantity=quantity, source="bad")
@@ -181,8 +183,8 @@ def test_bad_quantities_are_refused_and_change_nothing(change, quantity):
 
 
 @pytest.mark.django_db
-def test_a_bad_line_among_good_ones_refuses_the_whole_change():
-    good, other = make_product(5), make_product(5)
+def test_a_bad_line_among_good_ones_refuses_the_whole_change(product_with):
+    good, other = product_with(5), product_with(5)
 
     with pytest.raises(InvalidStockChange):
         stock_decrease_lines(lines=[StockLine(good.pk, 1), StockLine(other.pk, 0)], source="bad-line")
@@ -194,8 +196,8 @@ def test_a_bad_line_among_good_ones_refuses_the_whole_change():
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("level", [-1, 1.5, "3", True])
-def test_stock_set_refuses_a_level_that_is_not_a_count(level):
-    p = make_product(5)
+def test_stock_set_refuses_a_level_that_is_not_a_count(level, product_with):
+    p = product_with(5)
 
     with pytest.raises(InvalidStockChange):
         stock_set(product=p, level=level, source="count-bad")
@@ -205,8 +207,8 @@ def test_stock_set_refuses_a_level_that_is_not_a_count(level):
 
 
 @pytest.mark.django_db
-def test_stock_set_writes_the_difference_as_restock_or_adjustment():
-    p = make_product(5)
+def test_stock_set_writes_the_difference_as_restock_or_adjustment(product_with):
+    p = product_with(5)
 
     up = stock_set(product=p, level=8, source="count-1")
     down = stock_set(product=p, level=6, source="count-2")
@@ -223,8 +225,8 @@ def test_stock_set_writes_the_difference_as_restock_or_adjustment():
 
 
 @pytest.mark.django_db
-def test_database_refuses_negative_stock_even_bypassing_services():
-    p = make_product(0)
+def test_database_refuses_negative_stock_even_bypassing_services(product_with):
+    p = product_with(0)
 
     with pytest.raises(IntegrityError), transaction.atomic():
         Product.objects.filter(pk=p.pk).update(inventory=-1)
@@ -236,10 +238,10 @@ def test_database_refuses_negative_stock_even_bypassing_services():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_decrease_fails_when_a_competitor_takes_the_last_units_just_before_we_do():
+def test_decrease_fails_when_a_competitor_takes_the_last_units_just_before_we_do(product_with):
     # given: 2 units, and another buyer who takes 1 and commits right after our replay check,
     # just before we lock or update the product row
-    p = make_product(2)
+    p = product_with(2)
 
     def competitor():
         in_other_connection(stock_decrease, product=p, quantity=1, source="cs_competitor")
@@ -258,10 +260,10 @@ def test_decrease_fails_when_a_competitor_takes_the_last_units_just_before_we_do
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("units", [1, 5], ids=["last-unit", "plenty"])
-def test_a_concurrent_delivery_of_the_same_source_is_a_replay(units):
+def test_a_concurrent_delivery_of_the_same_source_is_a_replay(units, product_with):
     # given: the same checkout delivered twice; the other delivery commits while ours is between
     # its replay check and its decrement
-    p = make_product(units)
+    p = product_with(units)
     theirs = {}
 
     def competitor(*args, **kwargs):
@@ -281,8 +283,8 @@ def test_a_concurrent_delivery_of_the_same_source_is_a_replay(units):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_concurrent_restock_with_the_same_source_is_a_replay():
-    p = make_product(5)
+def test_a_concurrent_restock_with_the_same_source_is_a_replay(product_with):
+    p = product_with(5)
 
     def competitor():
         in_other_connection(stock_increase, product=p, quantity=3, source="delivery-7")
@@ -297,10 +299,10 @@ def test_a_concurrent_restock_with_the_same_source_is_a_replay():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_sale_during_a_stock_count_waits_for_it_and_is_not_lost():
+def test_a_sale_during_a_stock_count_waits_for_it_and_is_not_lost(product_with):
     # given: staff count 5 units on a shelf the system says holds 10; a sale of 3 arrives after
     # stock_set has locked the row but before it writes
-    p = make_product(10)
+    p = product_with(10)
     sale = Worker(stock_decrease, product=p, quantity=3, source="cs_during_count")
 
     def competitor(*args, **kwargs):
@@ -340,8 +342,8 @@ def run_together(calls: list[dict], fn) -> list[Worker]:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_fifty_buyers_for_seven_units():
-    p = make_product(7)
+def test_fifty_buyers_for_seven_units(product_with):
+    p = product_with(7)
 
     workers = run_together([{"product": p, "quantity": 1, "source": f"cs_buyer_{i}"} for i in range(50)],
                            stock_decrease)
@@ -356,8 +358,8 @@ def test_fifty_buyers_for_seven_units():
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("units", [1, 50], ids=["last-unit", "plenty"])
-def test_twenty_deliveries_of_one_source_make_one_sale(units):
-    p = make_product(units)
+def test_twenty_deliveries_of_one_source_make_one_sale(units, product_with):
+    p = product_with(units)
 
     workers = run_together([{"product": p, "quantity": 1, "source": "cs_duplicated"}] * 20, stock_decrease)
 
@@ -368,10 +370,10 @@ def test_twenty_deliveries_of_one_source_make_one_sale(units):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_multi_line_orders_in_opposite_orders_do_not_deadlock():
+def test_multi_line_orders_in_opposite_orders_do_not_deadlock(product_with):
     # Half the orders list the products one way, half the other way round: taking row locks in
     # the order given would deadlock; the service takes them in primary-key order.
-    a, b, c = make_product(100), make_product(100), make_product(100)
+    a, b, c = product_with(100), product_with(100), product_with(100)
     orders = []
     for i in range(30):
         lines = [StockLine(a.pk, 1), StockLine(b.pk, 2), StockLine(c.pk, 1)]

@@ -1,6 +1,6 @@
-"""The variants migration (inventory 0005) carries today's products over without loss: each becomes
+"""The variants migration (inventory 0006) carries today's products over without loss: each becomes
 a product without variants, its stock, ledger, holds, links and QR code untouched; its store learns
-the currency it sells in. Run on the real test database, back to 0004 and forward again."""
+the currency it sells in. Run on the real test database, back to 0005 and forward again."""
 
 import pytest
 from django.db import connection
@@ -8,8 +8,8 @@ from django.db.migrations.executor import MigrationExecutor
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-BEFORE = [("inventory", "0004_held_checkout")]
-AFTER = [("inventory", "0005_variants")]
+BEFORE = [("inventory", "0005_booth_day")]
+AFTER = [("inventory", "0006_variants")]
 
 
 def migrate(targets):

@@ -14,10 +14,12 @@ from inventory import selectors
 from inventory.broadcast import product_group
 from inventory.exceptions import InsufficientStock, ProductNotFound, VariantRequired
 from inventory.models import Product, StockMovement
+from inventory.operations import MoveLine, stock_transfer
 from inventory.services import StockLine, stock_decrease, stock_reserve_lines
+from inventory.stock_csv import CsvImportRefused, stock_csv_export, stock_csv_import
 from inventory.variants import size_sort_key
-from tests import factories
-from tests.inventory.test_admin import changelist_form, form_data, movements, with_offline_link
+from tests.factories import offline_link
+from tests.inventory.test_admin import changelist_form, form_data, movements
 from tests.inventory.test_pages import page
 from tests.live_feed import LayerListener
 
@@ -25,15 +27,14 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def booth():
-    return factories.store(store_id=f"store_V{uuid.uuid4().hex[:10]}", name="Hall V")
+def booth(make_store):
+    return make_store(store_id=f"store_V{uuid.uuid4().hex[:10]}", name="Hall V")
 
 
 @pytest.fixture
-def tee(booth):
+def tee(booth, make_variants):
     """A tee in four sizes; M has one left, XL is sold out."""
-    return factories.variants(store_obj=booth, name="Tee", sizes={"XL": 0, "M": 1, "S": 4, "L": 6},
-                              low_stock_threshold=2)
+    return make_variants(store=booth, name="Tee", sizes={"XL": 0, "M": 1, "S": 4, "L": 6}, low_stock_threshold=2)
 
 
 # ---- the model: a variant is keyed by its price ----
@@ -43,7 +44,7 @@ def test_sizes_sort_as_people_read_them():
         "", "XS", "S", "M", "L", "XL", "2XL", "38", "42", "one size"]
 
 
-def test_a_size_needs_its_own_price_and_cannot_be_there_twice(booth, tee):
+def test_a_size_needs_its_own_price_and_cannot_be_there_twice(booth, tee, make_store):
     with pytest.raises(IntegrityError), transaction.atomic():
         Product.objects.create(store=booth, stripe_product_id=tee["M"].stripe_product_id, name="Tee", size="XXL")
     with pytest.raises(IntegrityError), transaction.atomic():
@@ -53,7 +54,7 @@ def test_a_size_needs_its_own_price_and_cannot_be_there_twice(booth, tee):
         Product.objects.create(store=booth, stripe_product_id="prod_else", name="Else",
                                stripe_price_id=tee["M"].stripe_price_id)
     # the same price in another store is that store's own variant
-    other = factories.store()
+    other = make_store()
     Product.objects.create(store=other, stripe_product_id=tee["M"].stripe_product_id, name="Tee", size="M",
                            stripe_price_id=tee["M"].stripe_price_id)
 
@@ -70,7 +71,7 @@ def test_the_family_is_one_product_with_totals_over_its_sizes(booth, tee):
     assert tee["M"].display_name == "Tee (M)" and str(tee["M"]) == f"Tee (M) @ {booth.pk}"
 
 
-def test_one_variant_is_found_by_its_price_and_a_product_in_sizes_needs_one(booth, tee):
+def test_one_variant_is_found_by_its_price_and_a_product_in_sizes_needs_one(booth, tee, make_product):
     product_id = tee["M"].stripe_product_id
 
     assert selectors.product_get(store_id=booth.pk, stripe_product_id=product_id,
@@ -79,7 +80,7 @@ def test_one_variant_is_found_by_its_price_and_a_product_in_sizes_needs_one(boot
         selectors.product_get(store_id=booth.pk, stripe_product_id=product_id)
     with pytest.raises(ProductNotFound):
         selectors.product_get(store_id=booth.pk, stripe_product_id=product_id, price_id="price_nope")
-    plain = factories.product(store_obj=booth)
+    plain = make_product(store=booth)
     assert selectors.product_get(store_id=booth.pk, stripe_product_id=plain.stripe_product_id).pk == plain.pk
 
 
@@ -173,8 +174,8 @@ def test_product_page_shows_the_size_asked_for(client, booth, tee):
         assert shown[0].find("form", **{"class": "waitlist"}).shown
 
 
-def test_store_page_shows_the_product_once_with_its_sizes(client, booth, tee):
-    factories.product(store_obj=booth, name="Mug", inventory=3)
+def test_store_page_shows_the_product_once_with_its_sizes(client, booth, tee, make_product):
+    make_product(store=booth, name="Mug", inventory=3)
 
     doc = page(client.get(reverse("inventory:store_page", args=[booth.pk])))
 
@@ -222,7 +223,7 @@ def test_pictures_come_from_an_upload_before_stripe(client, booth, tee, settings
 
 def test_list_edit_of_one_size_moves_only_that_size(admin_client, booth, tee):
     for v in tee.values():
-        with_offline_link(v)
+        offline_link(v)
     data = changelist_form(admin_client, tee["M"], form__0__inventory=5)
 
     response = admin_client.post(reverse("admin:inventory_product_changelist") + f"?id__exact={tee['M'].pk}", data)
@@ -284,3 +285,36 @@ def test_a_picture_uploaded_on_one_size_is_the_products_and_only_raster_pictures
 def client_get_picture(client, product) -> str:
     doc = page(client.get(reverse("inventory:product_page", args=[product.store_id, product.stripe_product_id])))
     return doc.find("img").attrs["src"]
+
+
+# ---- the booth's day, per size: CSV and moves between booths ----
+
+def test_stock_csv_has_a_row_per_size_and_a_product_in_sizes_needs_its_size(booth, tee):
+    exported = stock_csv_export(store_ids=[booth.pk])
+    lines = exported.splitlines()
+    assert lines[0].startswith("store,product,size,colour,name,stock")
+    assert [line.split(",")[2] for line in lines[1:]] == ["L", "M", "S", "XL"]
+
+    product_id = tee["M"].stripe_product_id
+    result = stock_csv_import(content=(f"store,product,size,stock,tags\n{booth.pk},{product_id},M,5,apparel\n"
+                                       ).encode())
+    assert result.stock_changed == ["Tee (M)"]
+    stock = dict(Product.objects.filter(pk__in=[v.pk for v in tee.values()]).values_list("size", "inventory"))
+    assert stock == {"S": 4, "M": 5, "L": 6, "XL": 0}
+    # tags are the product's: every size has them
+    assert [p.tags for p in Product.objects.filter(stripe_product_id=product_id)] == [["apparel"]] * 4
+
+    with pytest.raises(CsvImportRefused, match=r"sells prod_V\d+ in L, M, S, XL, not no size or colour: give its size"):
+        stock_csv_import(content=f"store,product,stock\n{booth.pk},{product_id},3\n".encode())
+
+
+def test_moving_stock_to_another_booth_moves_the_same_size(booth, tee, make_store, make_variants):
+    hall_b = make_store(name="Hall B")
+    there = make_variants(store=hall_b, name="Tee", sizes={"M": 0, "L": 0},
+                          stripe_product_id=tee["M"].stripe_product_id)
+
+    stock_transfer(from_store=booth, to_store=hall_b, lines=[MoveLine(tee["L"].pk, 2)], key="move-l")
+
+    assert Product.objects.get(pk=there["L"].pk).inventory == 2
+    assert Product.objects.get(pk=there["M"].pk).inventory == 0
+    assert Product.objects.get(pk=tee["L"].pk).inventory == 4

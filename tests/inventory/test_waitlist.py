@@ -12,14 +12,13 @@ from inventory.models import WaitlistEntry
 from inventory.services import stock_decrease, stock_increase
 from inventory.tasks import waitlist_notify_task
 from inventory.waitlist import WaitlistMailFailed, waitlist_join, waitlist_notify
-from tests import factories
 from tests.race import Worker
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_restock_mails_each_waiting_address_once():
-    product = factories.product(inventory=0, link=False, name="Zip hoodie")
+def test_restock_mails_each_waiting_address_once(make_product):
+    product = make_product(inventory=0, link=False, name="Zip hoodie")
     waitlist_join(product=product, email="Ada@Example.com", client_ref="ada")
     waitlist_join(product=product, email="ada@example.com ", client_ref="ada")  # the same person again
     waitlist_join(product=product, email="bob@example.com", client_ref="bob")
@@ -34,8 +33,8 @@ def test_restock_mails_each_waiting_address_once():
     assert len(mail.outbox) == 2  # notified once, not at every restock
 
 
-def test_nothing_is_sent_while_still_sold_out():
-    product = factories.product(inventory=0, link=False)
+def test_nothing_is_sent_while_still_sold_out(make_product):
+    product = make_product(inventory=0, link=False)
     waitlist_join(product=product, email="ada@example.com", client_ref="ada")
     stock_increase(product=product, quantity=1, source="restock")
     stock_decrease(product=product, quantity=1, source="sale")
@@ -45,8 +44,8 @@ def test_nothing_is_sent_while_still_sold_out():
     assert mail.outbox == []
 
 
-def test_two_concurrent_notifiers_send_each_mail_once():
-    product = factories.product(inventory=0, link=False)
+def test_two_concurrent_notifiers_send_each_mail_once(make_product):
+    product = make_product(inventory=0, link=False)
     for n in range(10):
         waitlist_join(product=product, email=f"fan{n}@example.com", client_ref=f"fan{n}")
     # The restock notifies once by itself; then forget that and let two notifiers race for the list.
@@ -82,15 +81,19 @@ def mail_server_refusing(settings, monkeypatch):
     return MailServerRefusing.refuse
 
 
-def waiting_on_restocked_product(*emails: str):
+@pytest.fixture
+def waiting_on_restocked_product(make_product):
     # Entries written straight to the table: joining needs the product sold out, mailing needs it back.
-    product = factories.product(inventory=3, link=False, name="Camp mug")
-    for email in emails:
-        WaitlistEntry.objects.create(product=product, email=email)
-    return product
+    def waiting(*emails: str):
+        product = make_product(inventory=3, link=False, name="Camp mug")
+        for email in emails:
+            WaitlistEntry.objects.create(product=product, email=email)
+        return product
+
+    return waiting
 
 
-def test_a_mail_that_fails_is_not_lost_and_a_retry_sends_only_it(mail_server_refusing):
+def test_a_mail_that_fails_is_not_lost_and_a_retry_sends_only_it(mail_server_refusing, waiting_on_restocked_product):
     # given
     product = waiting_on_restocked_product("ada@example.com", "bob@example.com", "cy@example.com")
     mail_server_refusing.add("bob@example.com")
@@ -113,7 +116,7 @@ def test_a_mail_that_fails_is_not_lost_and_a_retry_sends_only_it(mail_server_ref
     assert not waiting.exists()
 
 
-def test_the_task_asks_to_retry_while_the_mail_server_is_down(mail_server_refusing):
+def test_the_task_asks_to_retry_while_the_mail_server_is_down(mail_server_refusing, waiting_on_restocked_product):
     product = waiting_on_restocked_product("ada@example.com")
     mail_server_refusing.add("ada@example.com")
 

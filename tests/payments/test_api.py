@@ -8,27 +8,21 @@ import pytest
 from inventory.models import Product, Reservation, WaitlistEntry
 from inventory.services import stock_decrease
 from payments.models import Checkout, StripeCall
-from tests import factories
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("stripe_offline")]
 
 CREATE_INTENT = "/v1/payment_intents"
 
 
-@pytest.fixture(autouse=True)
-def offline(settings):
-    settings.STRIPE_SECRET_KEY = ""
+@pytest.fixture
+def hall_a(make_store):
+    return make_store(name="Hall A")
 
 
 @pytest.fixture
-def hall_a():
-    return factories.store(name="Hall A")
-
-
-@pytest.fixture
-def hoodie(hall_a):
-    return factories.product(store_obj=hall_a, name="Hoodie", inventory=2, stripe_product_id="prod_Hoodie",
-                             unit_amount=4000)
+def hoodie(hall_a, make_product):
+    return make_product(store=hall_a, name="Hoodie", inventory=2, stripe_product_id="prod_Hoodie",
+                        unit_amount=4000)
 
 
 def post(client, url: str, body) -> tuple[int, dict]:
@@ -51,12 +45,12 @@ def test_stock_check_says_yes_with_what_is_available(client, hoodie):
                     "colour": "", "name": "Hoodie", "requested": 2, "available": 2, "ok": True}
 
 
-def test_stock_check_409_names_what_is_left_and_other_stores_that_have_it(client, hoodie):
+def test_stock_check_409_names_what_is_left_and_other_stores_that_have_it(client, hoodie, make_store, make_product):
     # given: two other stores stock the same Stripe product, one of them has none left
-    hall_b = factories.store(name="Hall B")
-    factories.product(store_obj=hall_b, name="Hoodie", inventory=5, stripe_product_id="prod_Hoodie")
-    factories.product(store_obj=factories.store(name="Hall C"), name="Hoodie", inventory=0,
-                      stripe_product_id="prod_Hoodie")
+    hall_b = make_store(name="Hall B")
+    make_product(store=hall_b, name="Hoodie", inventory=5, stripe_product_id="prod_Hoodie")
+    make_product(store=make_store(name="Hall C"), name="Hoodie", inventory=0,
+                 stripe_product_id="prod_Hoodie")
     # when
     status, body = post(client, "/api/stock-check", {"store": hoodie.store_id, "product": "prod_Hoodie",
                                                      "quantity": 3})
@@ -158,10 +152,10 @@ def test_checkout_answers_location_of_its_page(client, hoodie):
     assert client.get(response["Location"]).status_code == 200
 
 
-def test_checkout_409_names_each_short_line_and_holds_nothing(client, hall_a, hoodie):
+def test_checkout_409_names_each_short_line_and_holds_nothing(client, hall_a, hoodie, make_product):
     # given: a hoodie (2 left), a cap (0 left) and a mug (plenty)
-    cap = factories.product(store_obj=hall_a, name="Cap", inventory=0, stripe_product_id="prod_Cap")
-    factories.product(store_obj=hall_a, name="Mug", inventory=50, stripe_product_id="prod_Mug")
+    cap = make_product(store=hall_a, name="Cap", inventory=0, stripe_product_id="prod_Cap")
+    make_product(store=hall_a, name="Mug", inventory=50, stripe_product_id="prod_Mug")
     # when
     status, body = post(client, "/api/checkouts", {"store": hall_a.id, "lines": [
         {"product": "prod_Hoodie", "quantity": 3}, {"product": "prod_Mug", "quantity": 1},
@@ -179,8 +173,9 @@ def test_checkout_409_names_each_short_line_and_holds_nothing(client, hall_a, ho
     assert not StripeCall.objects.filter(operation="payment_intent.create").exists()
 
 
-def test_checkout_404_when_any_line_is_not_stocked_here_and_holds_nothing(client, hall_a, hoodie):
-    factories.product(store_obj=factories.store(name="Hall B"), stripe_product_id="prod_Elsewhere")
+def test_checkout_404_when_any_line_is_not_stocked_here_and_holds_nothing(client, hall_a, hoodie, make_store,
+                                                                          make_product):
+    make_product(store=make_store(name="Hall B"), stripe_product_id="prod_Elsewhere")
     status, body = post(client, "/api/checkouts", {"store": hall_a.id, "lines": [
         {"product": "prod_Hoodie", "quantity": 1}, {"product": "prod_Elsewhere", "quantity": 1}]})
     assert (status, body["detail"]) == (404, f"{hall_a.id} does not stock prod_Elsewhere.")
@@ -208,8 +203,8 @@ def test_checkout_400_explains_bad_fields_and_holds_nothing(client, hoodie, body
     assert nothing_held()
 
 
-def test_checkout_400_for_lines_in_two_currencies(client, hall_a, hoodie):
-    factories.product(store_obj=hall_a, name="Pin", stripe_product_id="prod_PinEur", currency="eur")
+def test_checkout_400_for_lines_in_two_currencies(client, hall_a, hoodie, make_product):
+    make_product(store=hall_a, name="Pin", stripe_product_id="prod_PinEur", currency="eur")
     status, body = post(client, "/api/checkouts", {"store": hall_a.id, "lines": [
         {"product": "prod_Hoodie", "quantity": 1}, {"product": "prod_PinEur", "quantity": 1}]})
     assert status == 400
@@ -217,8 +212,8 @@ def test_checkout_400_for_lines_in_two_currencies(client, hall_a, hoodie):
     assert nothing_held()
 
 
-def test_checkout_400_for_a_product_without_a_price(client, hall_a):
-    factories.product(store_obj=hall_a, name="Free pen", stripe_product_id="prod_Pen", unit_amount=0)
+def test_checkout_400_for_a_product_without_a_price(client, hall_a, make_product):
+    make_product(store=hall_a, name="Free pen", stripe_product_id="prod_Pen", unit_amount=0)
     status, body = post(client, "/api/checkouts", {"store": hall_a.id, "lines": [{"product": "prod_Pen",
                                                                                   "quantity": 1}]})
     assert status == 400
@@ -226,18 +221,18 @@ def test_checkout_400_for_a_product_without_a_price(client, hall_a):
     assert nothing_held()
 
 
-def test_checkout_creates_a_manual_capture_intent_at_stripe_with_key_and_metadata(client, stripe_standin, hoodie):
+def test_checkout_creates_a_manual_capture_intent_at_stripe_with_key_and_metadata(client, stripe_fake, hoodie):
     status, body = post(client, "/api/checkouts", {"store": hoodie.store_id,
                                                    "lines": [{"product": "prod_Hoodie", "quantity": 2}]})
     assert status == 201
-    (create,) = stripe_standin.calls("POST", CREATE_INTENT)
-    assert create["status"] == 200 and create["proxied"]
+    (create,) = stripe_fake.calls("POST", CREATE_INTENT)
+    assert create["status"] == 200 and not create["replayed"]
     assert create["params"]["capture_method"] == "manual"
     assert create["idempotency_key"] == f"checkout:{body['checkout']}"
     assert create["params"]["metadata"] == {"checkout": body["checkout"], "store": hoodie.store_id,
                                             "product": "prod_Hoodie", "quantity": "2",
                                             "lines": "prod_Hoodiex2"}
-    intent = stripe_standin.sdk_client().v1.payment_intents.retrieve(body["payment_intent"])
+    intent = stripe_fake.sdk_client().v1.payment_intents.retrieve(body["payment_intent"])
     assert (intent.capture_method, intent.amount, intent.status) == ("manual", 8000, "requires_payment_method")
     assert body["client_secret"] == intent.client_secret
 
@@ -246,8 +241,8 @@ def test_checkout_creates_a_manual_capture_intent_at_stripe_with_key_and_metadat
     (400, "The payment provider refused to start this payment"),
     (500, "The payment provider could not be reached"),
 ])
-def test_checkout_503_when_stripe_fails_and_the_hold_is_released(client, stripe_standin, hoodie, stripe_status, says):
-    stripe_standin.fail_next("POST", CREATE_INTENT, status=stripe_status, message="Amount too small")
+def test_checkout_503_when_stripe_fails_and_the_hold_is_released(client, stripe_fake, hoodie, stripe_status, says):
+    stripe_fake.fail_next("POST", CREATE_INTENT, status=stripe_status, message="Amount too small")
     status, body = post(client, "/api/checkouts", {"store": hoodie.store_id,
                                                    "lines": [{"product": "prod_Hoodie", "quantity": 2}]})
     assert status == 503
@@ -318,9 +313,9 @@ def test_openapi_schema_and_docs_are_served(client):
     assert client.get("/api/docs").status_code == 200
 
 
-def test_one_client_cannot_hold_more_than_its_share(client, hall_a, settings):
+def test_one_client_cannot_hold_more_than_its_share(client, hall_a, settings, make_product):
     settings.CHECKOUT_MAX_OPEN_PER_CLIENT = 2
-    factories.product(store_obj=hall_a, name="Sticker", inventory=50, stripe_product_id="prod_Sticker")
+    make_product(store=hall_a, name="Sticker", inventory=50, stripe_product_id="prod_Sticker")
     body = {"store": hall_a.id, "lines": [{"product": "prod_Sticker", "quantity": 1}]}
     assert [post(client, "/api/checkouts", body)[0] for _ in range(2)] == [201, 201]
 

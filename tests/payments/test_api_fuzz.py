@@ -20,9 +20,8 @@ from hypothesis import strategies as st
 
 from inventory.models import Product, Reservation, StockMovement, WaitlistEntry
 from payments.models import Checkout, StripeCall
-from tests import factories
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("stripe_offline")]
 
 FUZZ = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 STOCK = 3
@@ -63,17 +62,12 @@ bad_emails = (tricky_strings | st.emails().map(lambda e: e + "\x00") | st.emails
               | st.text(max_size=40) | json_values).filter(_not_an_email)
 
 
-@pytest.fixture(autouse=True)
-def offline(settings):
-    settings.STRIPE_SECRET_KEY = ""
-
-
 @pytest.fixture
-def shop():
-    store = factories.store(name="Hall A")
-    product = factories.product(store_obj=store, name="Hoodie", inventory=STOCK, stripe_product_id="prod_Hoodie")
-    factories.product(store_obj=factories.store(name="Hall B"), name="Hoodie", inventory=5,
-                      stripe_product_id="prod_Hoodie")
+def shop(make_store, make_product):
+    store = make_store(name="Hall A")
+    product = make_product(store=store, name="Hoodie", inventory=STOCK, stripe_product_id="prod_Hoodie")
+    make_product(store=make_store(name="Hall B"), name="Hoodie", inventory=5,
+                 stripe_product_id="prod_Hoodie")
     return product
 
 
@@ -246,10 +240,10 @@ def wsgi_calls_keep_the_test_connection():
 
 
 @pytest.fixture
-def hall_a_hoodie():
+def hall_a_hoodie(make_store, make_product):
     # The schema's own examples name this product, so some generated requests succeed.
-    return factories.product(store_obj=factories.store(store_id="store_HallA", name="Hall A"), name="Hoodie",
-                             inventory=STOCK, stripe_product_id="prod_Hoodie", link=False)
+    return make_product(store=make_store(store_id="store_HallA", name="Hall A"), name="Hoodie",
+                        inventory=STOCK, stripe_product_id="prod_Hoodie", link=False)
 
 
 if schemathesis is not None:

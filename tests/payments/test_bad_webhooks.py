@@ -9,20 +9,19 @@ from djstripe.models import Event
 
 from inventory.models import Product, StockMovement
 from payments.models import Order
-from tests import factories
-from tests.stripe_events import checkout_session_completed, stripe_signature
+from tests.fakes.stripe import events
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def product():
-    return factories.product(inventory=3)
+def product(make_product):
+    return make_product(inventory=3)
 
 
 @pytest.fixture
 def event(product):
-    return checkout_session_completed(session_id="cs_test_bad", payment_intent="pi_bad",
+    return events.checkout_session_completed(session_id="cs_test_bad", payment_intent="pi_bad",
                                       payment_link=product.payment_link_id, store_id=product.store_id)
 
 
@@ -51,7 +50,7 @@ def test_forged_signature_is_refused(webhook, client, event, product, django_cap
 
 def test_tampered_body_is_refused(webhook, client, event, product):
     body = json.dumps(event)
-    signature = stripe_signature(body, webhook.secret)
+    signature = events.signature(body, webhook.secret)
     tampered = body.replace('"quantity": 1', '"quantity": 2').replace("cs_test_bad", "cs_test_evil")
     assert webhook.post(client, tampered, signature=signature).status_code == 400
     _assert_nothing_changed(product)
@@ -72,7 +71,7 @@ def test_malformed_body_is_refused_even_when_signed(webhook, client, product, bo
 def test_unknown_endpoint_is_not_found(webhook, client, event, product):
     body = json.dumps(event)
     response = client.post(f"/stripe/webhook/{uuid.uuid4()}/", data=body, content_type="application/json",
-                           HTTP_STRIPE_SIGNATURE=stripe_signature(body, webhook.secret))
+                           HTTP_STRIPE_SIGNATURE=events.signature(body, webhook.secret))
     assert response.status_code == 404
     _assert_nothing_changed(product)
 
@@ -83,7 +82,7 @@ def test_debug_secret_override_header_is_not_honoured(webhook, client, event, pr
     settings.DEBUG = True
     body = json.dumps(event)
     response = client.post(webhook.url, data=body, content_type="application/json",
-                           HTTP_STRIPE_SIGNATURE=stripe_signature(body, "whsec_attacker"),
+                           HTTP_STRIPE_SIGNATURE=events.signature(body, "whsec_attacker"),
                            HTTP_X_DJSTRIPE_WEBHOOK_SECRET="whsec_attacker")
     assert response.status_code == 400
     _assert_nothing_changed(product)

@@ -20,14 +20,14 @@ STOCK, BUYERS = 4, 12
 
 
 @pytest.fixture
-def backlog(stripe_standin, webhook, client, monkeypatch):
+def backlog(stripe_fake, webhook, client, monkeypatch):
     """BUYERS paid sessions for STOCK units, stored in a shuffled arrival order, none applied yet."""
     monkeypatch.setattr(tasks.fulfilment_wake, "apply_async", lambda *a, **k: None)  # no worker hears
-    product = stocked_product(stripe_standin, STOCK)
+    product = stocked_product(stripe_fake, STOCK)
     created = int(time.time()) - 100
     events = []
     for i in range(BUYERS):
-        event = purchase(stripe_standin, product, capture="automatic" if i % 2 else "manual")
+        event = purchase(stripe_fake, product, capture="automatic" if i % 2 else "manual")
         event["created"] = created + i // 2  # pairs share a second: the event id breaks the tie
         events.append(event)
     for event in random.Random(BUYERS).sample(events, len(events)):
@@ -44,7 +44,7 @@ def _drain(batch_size: int) -> int:
 
 
 @pytest.mark.parametrize("batch_size", [1, 5, 500])
-def test_the_earliest_events_win_whatever_the_batch_size(stripe_standin, backlog, batch_size):
+def test_the_earliest_events_win_whatever_the_batch_size(stripe_fake, backlog, batch_size):
     product, events = backlog
     # when
     batches = _drain(batch_size)
@@ -64,22 +64,22 @@ def test_the_earliest_events_win_whatever_the_batch_size(stripe_standin, backlog
     assert not IntakeEvent.objects.exclude(state=IntakeEvent.State.DONE).exists()
 
 
-def test_money_goes_back_once_per_oversold_session_and_the_link_is_switched_off_once(stripe_standin, backlog):
+def test_money_goes_back_once_per_oversold_session_and_the_link_is_switched_off_once(stripe_fake, backlog):
     product, events = backlog
-    link_updates_before = len(stripe_standin.calls("POST", r"/v1/payment_links/[^/]+"))
+    link_updates_before = len(stripe_fake.calls("POST", r"/v1/payment_links/[^/]+"))
 
     _drain(500)
 
-    refunds = stripe_standin.calls("POST", "/v1/refunds")
-    cancels = stripe_standin.calls("POST", r"/v1/payment_intents/[^/]+/cancel")
+    refunds = stripe_fake.calls("POST", "/v1/refunds")
+    cancels = stripe_fake.calls("POST", r"/v1/payment_intents/[^/]+/cancel")
     keys = [c["idempotency_key"] for c in refunds + cancels if c["status"] == 200 and not c["replayed"]]
     assert len(keys) == len(set(keys)) == BUYERS - STOCK
     # coalesced: the whole batch sold the product out, which takes one link update
-    assert len(stripe_standin.calls("POST", r"/v1/payment_links/[^/]+")) - link_updates_before == 1
-    assert stripe_standin.get("payment_link", product.payment_link_id)["active"] is False
+    assert len(stripe_fake.calls("POST", r"/v1/payment_links/[^/]+")) - link_updates_before == 1
+    assert stripe_fake.get("payment_link", product.payment_link_id)["active"] is False
 
 
-def test_a_replayed_batch_changes_nothing(stripe_standin, backlog):
+def test_a_replayed_batch_changes_nothing(stripe_fake, backlog):
     product, _ = backlog
     _drain(500)
     orders, movements = Order.objects.count(), StockMovement.objects.count()

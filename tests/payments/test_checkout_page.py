@@ -22,7 +22,6 @@ from payments.checkout.services import CheckoutRequestLine, checkout_release, ch
 from payments.models import Checkout, StripeCall
 from payments.checkout import consumers
 from payments.checkout.routing import websocket_urlpatterns
-from tests import factories
 
 pytestmark = pytest.mark.django_db
 # Real commits: for the live server (another thread) and for broadcasts fired on commit.
@@ -36,10 +35,10 @@ def offline(settings):
 
 
 @pytest.fixture
-def tote():
+def tote(make_store, make_product):
     # No Payment Link: this product is sold only through our checkout.
-    return factories.product(store_obj=factories.store(name="Hall A"), name="Tote bag", inventory=3,
-                             unit_amount=2500, link=False)
+    return make_product(store=make_store(name="Hall A"), name="Tote bag", inventory=3,
+                        unit_amount=2500, link=False)
 
 
 def start(product: Product, quantity: int = 1) -> Checkout:
@@ -189,9 +188,9 @@ def test_start_form_holds_the_units_and_goes_to_the_checkout(client, tote):
     assert Product.objects.with_availability().get(pk=tote.pk).available == 1
 
 
-def test_start_form_409_says_what_is_left_and_offers_other_stores(client, tote):
-    other = factories.product(store_obj=factories.store(name="Hall B"), name="Tote bag", inventory=4, link=False,
-                              stripe_product_id=tote.stripe_product_id)
+def test_start_form_409_says_what_is_left_and_offers_other_stores(client, tote, make_store, make_product):
+    other = make_product(store=make_store(name="Hall B"), name="Tote bag", inventory=4, link=False,
+                         stripe_product_id=tote.stripe_product_id)
     response = client.post("/checkout/start/", {"store": tote.store_id, "product": tote.stripe_product_id,
                                                 "quantity": "5", "email": "fan@example.com"})
     assert response.status_code == 409

@@ -1,8 +1,5 @@
 """Management commands: stripe_endpoint, seed_demo, simulate_purchase (offline, against a live server)."""
 
-import json
-from pathlib import Path
-
 import pytest
 from django.core.management import CommandError, call_command
 from djstripe.models import WebhookEndpoint
@@ -10,14 +7,13 @@ from djstripe.models import WebhookEndpoint
 from inventory.models import Product, StockMovement
 from payments.models import OfflineStripeObject, Order, StripeCall
 from payments.offline.shapes import SHAPES_FILE
+from tests.fakes.stripe import shapes
 
-SHARED_FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "stripe" / "fixtures3.json"
 
-
-@pytest.mark.skipif(not SHARED_FIXTURES.exists(), reason="../shared/stripe/fixtures3.json is not beside this clone")
+@pytest.mark.skipif(not shapes.PUBLISHED.exists(), reason="../shared/stripe/fixtures3.json is not beside this clone")
 def test_vendored_shapes_are_stripes_published_fixtures():
-    published = json.loads(SHARED_FIXTURES.read_text())["resources"]
-    vendored = json.loads(SHAPES_FILE.read_text())["resources"]
+    published = shapes.resources(shapes.PUBLISHED)
+    vendored = shapes.resources(SHAPES_FILE)
     assert vendored == {name: published[name] for name in vendored}
 
 

@@ -28,11 +28,11 @@ def broker_down(monkeypatch):
     return monkeypatch
 
 
-def test_webhook_answers_2xx_and_keeps_the_purchase_while_the_broker_is_down(stripe_standin, webhook, client,
+def test_webhook_answers_2xx_and_keeps_the_purchase_while_the_broker_is_down(stripe_fake, webhook, client,
                                                                              broker_down):
     # given
-    product = stocked_product(stripe_standin, 2)
-    event = purchase(stripe_standin, product)
+    product = stocked_product(stripe_fake, 2)
+    event = purchase(stripe_fake, product)
     # when: delivered, then delivered again (Stripe retries until it hears 2xx; here it did)
     first, again = webhook.post(client, event), webhook.post(client, event)
     # then: stored once, pending, nothing applied yet
@@ -42,9 +42,9 @@ def test_webhook_answers_2xx_and_keeps_the_purchase_while_the_broker_is_down(str
     assert Product.objects.get(pk=product.pk).inventory == 2
 
 
-def test_the_sweeper_applies_what_no_bell_announced_exactly_once(stripe_standin, webhook, client, broker_down):
-    product = stocked_product(stripe_standin, 2)
-    event = purchase(stripe_standin, product)
+def test_the_sweeper_applies_what_no_bell_announced_exactly_once(stripe_fake, webhook, client, broker_down):
+    product = stocked_product(stripe_fake, 2)
+    event = purchase(stripe_fake, product)
     assert webhook.post(client, event).status_code == 200
     broker_down.undo()  # Redis is back
     IntakeEvent.objects.update(received_at=timezone.now() - timedelta(seconds=10))  # pending a while
@@ -59,9 +59,9 @@ def test_the_sweeper_applies_what_no_bell_announced_exactly_once(stripe_standin,
     call_command("reconcile_stock", stdout=StringIO())
 
 
-def test_reconcile_names_a_stored_purchase_that_was_never_applied(stripe_standin, webhook, client, broker_down):
-    product = stocked_product(stripe_standin, 2)
-    event = purchase(stripe_standin, product)
+def test_reconcile_names_a_stored_purchase_that_was_never_applied(stripe_fake, webhook, client, broker_down):
+    product = stocked_product(stripe_fake, 2)
+    event = purchase(stripe_fake, product)
     assert webhook.post(client, event).status_code == 200
 
     with pytest.raises(CommandError) as failure:
@@ -72,9 +72,9 @@ def test_reconcile_names_a_stored_purchase_that_was_never_applied(stripe_standin
     call_command("reconcile_stock", "--grace-seconds", "600", stdout=StringIO())  # still in flight: fine
 
 
-def test_a_redelivery_rings_again_for_work_still_pending(stripe_standin, webhook, client, broker_down):
-    product = stocked_product(stripe_standin, 1)
-    event = purchase(stripe_standin, product)
+def test_a_redelivery_rings_again_for_work_still_pending(stripe_fake, webhook, client, broker_down):
+    product = stocked_product(stripe_fake, 1)
+    event = purchase(stripe_fake, product)
     assert webhook.post(client, event).status_code == 200
     broker_down.undo()
 
@@ -84,10 +84,10 @@ def test_a_redelivery_rings_again_for_work_still_pending(stripe_standin, webhook
     assert IntakeEvent.objects.filter(event_id=event["id"]).count() == 1
 
 
-def test_the_workers_own_postgres_sweeper_needs_no_broker(stripe_standin, webhook, client, broker_down):
+def test_the_workers_own_postgres_sweeper_needs_no_broker(stripe_fake, webhook, client, broker_down):
     # given: a purchase stored while no bell could ring, and the broker still down
-    product = stocked_product(stripe_standin, 1)
-    event = purchase(stripe_standin, product)
+    product = stocked_product(stripe_fake, 1)
+    event = purchase(stripe_fake, product)
     assert webhook.post(client, event).status_code == 200
     IntakeEvent.objects.update(received_at=timezone.now() - timedelta(seconds=10))
     # when: the sweeper thread's round (it reads PostgreSQL only)

@@ -21,18 +21,16 @@ from payments.gateway import get_gateway
 from payments.models import Checkout, StripeCall, StripeJob
 from payments.offline.simulator import checkout_session_pay_offline, signed_event
 from payments.tasks import checkouts_sweep
-from tests import factories
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def held_product(settings):
-    settings.STRIPE_SECRET_KEY = ""  # the offline gateway
-    store = factories.store()
+def held_product(stripe_offline, make_store, make_product):
+    store = make_store()
     store.qr_mode = QrMode.HELD_CHECKOUT
     store.save()
-    return factories.product(store_obj=store, inventory=3, max_per_checkout=2)
+    return make_product(store=store, inventory=3, max_per_checkout=2)
 
 
 def _available(product) -> int:
@@ -116,9 +114,10 @@ def test_a_redelivered_completed_event_sells_once(client, held_product, webhook,
     assert StockMovement.objects.filter(product=held_product, delta__lt=0).count() == 1
 
 
-def test_sold_out_or_all_held_creates_no_session_and_offers_other_booths(client, held_product):
-    other_store = factories.store()
-    factories.product(store_obj=other_store, stripe_product_id=held_product.stripe_product_id, inventory=4)
+def test_sold_out_or_all_held_creates_no_session_and_offers_other_booths(client, held_product, make_store,
+                                                                       make_product):
+    other_store = make_store()
+    make_product(store=other_store, stripe_product_id=held_product.stripe_product_id, inventory=4)
     assert _scan(client, held_product, 2, REMOTE_ADDR="10.0.0.1").status_code == 303
     assert _scan(client, held_product, 1, REMOTE_ADDR="10.0.0.2").status_code == 303
     response = _scan(client, held_product, 1, REMOTE_ADDR="10.0.0.3")
@@ -224,9 +223,8 @@ def test_the_simulated_hosted_page_is_labelled_and_pays(client, held_product, we
     assert client.post(response["Location"], {"action": "pay"}).status_code == 409  # complete: no second payment
 
 
-def test_payment_link_mode_scan_goes_on_to_the_link(client, settings):
-    settings.STRIPE_SECRET_KEY = ""
-    product = factories.product(inventory=1)
+def test_payment_link_mode_scan_goes_on_to_the_link(client, stripe_offline, make_product):
+    product = make_product(inventory=1)
     response = client.get(reverse("payments:scan", args=[product.scan_code]))
     assert response.status_code == 302 and response["Location"] == product.payment_link_url
     assert product.qr_url == product.payment_link_url

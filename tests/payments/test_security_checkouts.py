@@ -9,21 +9,15 @@ from django.test import Client
 
 from inventory.models import Product, Reservation
 from payments.models import Checkout
-from tests import factories
 from tests.payments.helpers import run_in_threads
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def offline(settings):
-    settings.STRIPE_SECRET_KEY = ""
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("stripe_offline")]
 
 
 @pytest.fixture
-def booth():
-    store = factories.store(name="Hall A")
-    return store, [factories.product(store_obj=store, name=f"Item {n}", inventory=8, stripe_product_id=f"prod_I{n}")
+def booth(make_store, make_product):
+    store = make_store(name="Hall A")
+    return store, [make_product(store=store, name=f"Item {n}", inventory=8, stripe_product_id=f"prod_I{n}")
                    for n in range(4)]
 
 

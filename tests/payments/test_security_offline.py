@@ -5,7 +5,6 @@ import pytest
 from django.test import Client
 
 from payments.offline import simulator, views as offline_views
-from tests import factories
 
 pytestmark = pytest.mark.django_db
 
@@ -24,16 +23,17 @@ def posted(monkeypatch):
     return urls
 
 
-def test_the_pay_page_posts_to_site_url_whatever_the_host_header(webhook, posted):
-    product = factories.product(inventory=3)
+def test_the_pay_page_posts_to_site_url_whatever_the_host_header(webhook, posted, make_product):
+    product = make_product(inventory=3)
     response = Client(HTTP_HOST="evil.example").post(f"/offline/pay/{product.payment_link_id}/", {"quantity": "1"})
     assert response.status_code == 302
     assert posted == [f"http://shop.test:8000{webhook.url}"]
 
 
-def test_a_failure_on_the_pay_page_does_not_show_the_secret_even_with_debug(webhook, monkeypatch, settings):
+def test_a_failure_on_the_pay_page_does_not_show_the_secret_even_with_debug(webhook, monkeypatch, settings,
+                                                                           make_product):
     settings.DEBUG = True
-    product = factories.product(inventory=3)
+    product = make_product(inventory=3)
 
     def broken(payload, secret, timestamp):
         raise ValueError("signing failed")

@@ -12,7 +12,6 @@ from inventory.models import Product
 from payments.checks import stripe_key_required
 from payments.gateway import GatewayUnavailable, gateway_is_offline, get_gateway
 from payments.models import Checkout
-from tests import factories
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -50,8 +49,8 @@ def test_no_offline_gateway_under_production_settings(production_without_key):
 
 
 @pytest.mark.django_db
-def test_no_offline_pages_and_no_free_checkout_under_production_settings(production_without_key, client):
-    product = factories.product(inventory=3)
+def test_no_offline_pages_and_no_free_checkout_under_production_settings(production_without_key, client, make_product):
+    product = make_product(inventory=3)
     assert client.get(f"/offline/pay/{product.payment_link_id}/").status_code == 404
     response = client.post("/checkout/start/", {"store": product.store_id, "product": product.stripe_product_id,
                                                 "quantity": "1"})

@@ -7,14 +7,13 @@ from django.core import mail
 
 from inventory.models import WaitlistEntry
 from inventory.services import stock_decrease, stock_increase
-from tests import factories
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def sold_out():
-    product = factories.product(store_obj=factories.store(name="Hall A"), name="Hoodie", inventory=2, link=False)
+def sold_out(make_store, make_product):
+    product = make_product(store=make_store(name="Hall A"), name="Hoodie", inventory=2, link=False)
     stock_decrease(product=product, quantity=2, source="test-sold-out")
     return product
 
@@ -25,8 +24,8 @@ def join(client, product, email: str, **headers):
     return response.status_code, response.json()
 
 
-def test_a_product_in_stock_takes_no_names(client):
-    product = factories.product(name="Mug", inventory=3, link=False)
+def test_a_product_in_stock_takes_no_names(client, make_product):
+    product = make_product(name="Mug", inventory=3, link=False)
     status, body = join(client, product, "someone@example.com")
     assert status == 409 and "in stock" in body["detail"]
     assert not WaitlistEntry.objects.exists()
@@ -52,8 +51,8 @@ def test_one_client_adds_only_a_few_addresses_an_hour(client, sold_out, settings
     assert len(mail.outbox) == 6
 
 
-def test_the_waitlist_form_refuses_a_product_in_stock(client):
-    product = factories.product(name="Mug", inventory=3, link=False)
+def test_the_waitlist_form_refuses_a_product_in_stock(client, make_product):
+    product = make_product(name="Mug", inventory=3, link=False)
     response = client.post("/checkout/waitlist/", {"store": product.store_id, "product": product.stripe_product_id,
                                                    "email": "someone@example.com"})
     assert response.status_code == 409 and "in stock" in response.content.decode()

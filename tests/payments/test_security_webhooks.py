@@ -12,8 +12,7 @@ import stripe
 from django.contrib.auth import get_user_model
 from djstripe.models import Event, WebhookEventTrigger
 
-from tests.stripe_events import checkout_session_completed, stripe_signature
-from tests.stripe_standin import shape
+from tests.fakes.stripe import events, shape
 
 pytestmark = pytest.mark.django_db
 
@@ -32,7 +31,7 @@ def stripe_unreachable(monkeypatch):
 
 
 def a_purchase() -> dict:
-    return checkout_session_completed(session_id="cs_test_sec", payment_intent="pi_sec")
+    return events.checkout_session_completed(session_id="cs_test_sec", payment_intent="pi_sec")
 
 
 # --- 6. Types we do not own: stored, 2xx, no Stripe call -----------------------------------------------
@@ -44,9 +43,7 @@ def a_purchase() -> dict:
 def test_an_event_we_do_not_own_is_stored_without_calling_stripe(webhook, client, stripe_unreachable, settings,
                                                                   event_type, object_name):
     settings.STRIPE_SECRET_KEY = "sk_test_unreachable"
-    event = shape("event", id=f"evt_other_{object_name}", type=event_type, created=int(time.time()),
-                  api_version="2024-06-20", data={"object": shape(object_name)},
-                  request={"id": None, "idempotency_key": None})
+    event = events.event(event_type, shape(object_name), id=f"evt_other_{object_name}")
     response = webhook.post(client, event)
     assert response.status_code == 200, response.content
     assert Event.objects.get(id=event["id"]).type == event_type
@@ -85,7 +82,7 @@ def test_the_admin_lists_stored_events_and_deliveries(webhook, client):
 @pytest.mark.parametrize("signature", ["t=1,v1=bad", "nonsense", None])
 def test_a_badly_signed_delivery_is_not_stored(webhook, client, signature):
     body = json.dumps({**a_purchase(), "padding": "x" * 2_000_000})
-    signature = signature or stripe_signature(body, "whsec_someone_else")
+    signature = signature or events.signature(body, "whsec_someone_else")
     response = webhook.post(client, body, signature=signature)
     assert response.status_code == 400
     assert not WebhookEventTrigger.objects.exists() and not Event.objects.exists()

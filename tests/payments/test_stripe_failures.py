@@ -21,63 +21,63 @@ def _order(event) -> Order:
     return Order.objects.get(checkout_session_id=event["data"]["object"]["id"])
 
 
-def test_line_items_5xx_is_retried_then_fulfilled(stripe_standin, webhook, client):
-    product = stocked_product(stripe_standin, 2)
-    event = purchase(stripe_standin, product, via_link=False)  # the session alone cannot tell what was bought
-    stripe_standin.fail_next("GET", LINE_ITEMS, status=500, times=2)
+def test_line_items_5xx_is_retried_then_fulfilled(stripe_fake, webhook, client):
+    product = stocked_product(stripe_fake, 2)
+    event = purchase(stripe_fake, product, via_link=False)  # the session alone cannot tell what was bought
+    stripe_fake.fail_next("GET", LINE_ITEMS, status=500, times=2)
     assert webhook.post(client, event).status_code == 200
     assert _order(event).status == Order.Status.FULFILLED
-    assert len(stripe_standin.calls("GET", LINE_ITEMS)) == 3
+    assert len(stripe_fake.calls("GET", LINE_ITEMS)) == 3
     assert Product.objects.get(pk=product.pk).inventory == 1
 
 
 @pytest.mark.parametrize("status", [429, 500, 503])
-def test_refund_failure_is_retried_with_the_same_key_and_refunds_once(stripe_standin, webhook, client, status):
-    product = stocked_product(stripe_standin, 0)
-    event = purchase(stripe_standin, product, capture="automatic")
-    stripe_standin.fail_next("POST", REFUNDS, status=status, times=2)
+def test_refund_failure_is_retried_with_the_same_key_and_refunds_once(stripe_fake, webhook, client, status):
+    product = stocked_product(stripe_fake, 0)
+    event = purchase(stripe_fake, product, capture="automatic")
+    stripe_fake.fail_next("POST", REFUNDS, status=status, times=2)
     assert webhook.post(client, event).status_code == 200
     order = _order(event)
     assert order.status == Order.Status.REFUNDED
-    attempts = stripe_standin.calls("POST", REFUNDS)
+    attempts = stripe_fake.calls("POST", REFUNDS)
     assert [a["status"] for a in attempts] == [status, status, 200]
     assert {a["idempotency_key"] for a in attempts} == {f"refund:{order.checkout_session_id}"}
-    refunds = stripe_standin.sdk_client().v1.refunds.list({"payment_intent": order.payment_intent_id})
+    refunds = stripe_fake.sdk_client().v1.refunds.list({"payment_intent": order.payment_intent_id})
     assert [r.id for r in refunds] == [order.refund_id]
 
 
-def test_refund_timeout_after_stripe_acted_is_replayed_not_repeated(stripe_standin, webhook, client):
+def test_refund_timeout_after_stripe_acted_is_replayed_not_repeated(stripe_fake, webhook, client):
     # Stripe refunds, but the answer is lost (our 2 s timeout): the retry must not refund again.
-    product = stocked_product(stripe_standin, 0)
-    event = purchase(stripe_standin, product, capture="automatic")
-    stripe_standin.stall_next("POST", REFUNDS, seconds=3)
+    product = stocked_product(stripe_fake, 0)
+    event = purchase(stripe_fake, product, capture="automatic")
+    stripe_fake.stall_next("POST", REFUNDS, seconds=3)
     assert webhook.post(client, event).status_code == 200
     order = _order(event)
     assert order.status == Order.Status.REFUNDED
-    attempts = stripe_standin.calls("POST", REFUNDS)
+    attempts = stripe_fake.calls("POST", REFUNDS)
     assert len(attempts) == 2 and attempts[1]["replayed"] is True
-    refunds = stripe_standin.sdk_client().v1.refunds.list({"payment_intent": order.payment_intent_id})
+    refunds = stripe_fake.sdk_client().v1.refunds.list({"payment_intent": order.payment_intent_id})
     assert len(refunds.data) == 1
     assert StripeCall.objects.filter(operation="refund.create", outcome__startswith="unavailable").count() == 1
 
 
-def test_cancel_5xx_is_retried_and_cancels_once(stripe_standin, webhook, client):
-    product = stocked_product(stripe_standin, 0)
-    event = purchase(stripe_standin, product, capture="manual")
-    stripe_standin.fail_next("POST", CANCEL, status=502, times=1)
+def test_cancel_5xx_is_retried_and_cancels_once(stripe_fake, webhook, client):
+    product = stocked_product(stripe_fake, 0)
+    event = purchase(stripe_fake, product, capture="manual")
+    stripe_fake.fail_next("POST", CANCEL, status=502, times=1)
     assert webhook.post(client, event).status_code == 200
     order = _order(event)
     assert order.status == Order.Status.CANCELLED
-    assert [a["status"] for a in stripe_standin.calls("POST", CANCEL)] == [502, 200]
-    assert intent_status(stripe_standin, order.payment_intent_id) == "canceled"
+    assert [a["status"] for a in stripe_fake.calls("POST", CANCEL)] == [502, 200]
+    assert intent_status(stripe_fake, order.payment_intent_id) == "canceled"
 
 
-def test_retries_back_off_when_stripe_stays_down_and_the_work_is_kept(stripe_standin, webhook, client):
-    product = stocked_product(stripe_standin, 2)
-    event = purchase(stripe_standin, product, via_link=False)
-    stripe_standin.fail_next("GET", LINE_ITEMS, status=500, times=None)
+def test_retries_back_off_when_stripe_stays_down_and_the_work_is_kept(stripe_fake, webhook, client):
+    product = stocked_product(stripe_fake, 2)
+    event = purchase(stripe_fake, product, via_link=False)
+    stripe_fake.fail_next("GET", LINE_ITEMS, status=500, times=None)
     assert webhook.post(client, event).status_code == 200  # stored; the job backs off
-    assert len(stripe_standin.calls("GET", LINE_ITEMS)) == 9  # the fast attempts (test settings: no delay)
+    assert len(stripe_fake.calls("GET", LINE_ITEMS)) == 9  # the fast attempts (test settings: no delay)
     assert not Order.objects.exists()
     assert Product.objects.get(pk=product.pk).inventory == 2
     job = StripeJob.objects.get(key=f"line_items:{event['data']['object']['id']}")
@@ -86,10 +86,10 @@ def test_retries_back_off_when_stripe_stays_down_and_the_work_is_kept(stripe_sta
     assert IntakeEvent.objects.get(event_id=event["id"]).state == IntakeEvent.State.AWAITING_LINES
 
 
-def test_a_refusal_is_not_retried(stripe_standin, webhook, client):
-    product = stocked_product(stripe_standin, 0)
-    event = purchase(stripe_standin, product, capture="automatic")
-    stripe_standin.fail_next("POST", REFUNDS, status=400, times=1, code="parameter_invalid")
+def test_a_refusal_is_not_retried(stripe_fake, webhook, client):
+    product = stocked_product(stripe_fake, 0)
+    event = purchase(stripe_fake, product, capture="automatic")
+    stripe_fake.fail_next("POST", REFUNDS, status=400, times=1, code="parameter_invalid")
     assert webhook.post(client, event).status_code == 200
-    assert len(stripe_standin.calls("POST", REFUNDS)) == 1
+    assert len(stripe_fake.calls("POST", REFUNDS)) == 1
     assert _order(event).status == Order.Status.OVERSOLD  # left for staff, visible in admin

@@ -15,12 +15,12 @@ CAPTURE = r"/v1/payment_intents/[^/]+/capture"
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_sweeper_captures_a_sale_whose_capture_kept_failing(stripe_standin, webhook, client):
-    product = stocked_product(stripe_standin, 2)
+def test_sweeper_captures_a_sale_whose_capture_kept_failing(stripe_fake, webhook, client):
+    product = stocked_product(stripe_fake, 2)
     checkout = checkout_for(product)
-    authorise(stripe_standin, checkout)
-    stripe_standin.fail_next("POST", CAPTURE, status=503, times=9)  # the first try and all 8 retries
-    event = intent_event(stripe_standin, checkout, "payment_intent.amount_capturable_updated", "requires_capture")
+    authorise(stripe_fake, checkout)
+    stripe_fake.fail_next("POST", CAPTURE, status=503, times=9)  # the first try and all 8 retries
+    event = intent_event(stripe_fake, checkout, "payment_intent.amount_capturable_updated", "requires_capture")
     assert webhook.post(client, event).status_code == 200
     checkout.refresh_from_db()
     assert checkout.status == Checkout.Status.AUTHORISED  # sold, stock taken, money not yet captured
@@ -32,26 +32,26 @@ def test_sweeper_captures_a_sale_whose_capture_kept_failing(stripe_standin, webh
 
     checkout.refresh_from_db()
     assert checkout.status == Checkout.Status.PAID
-    assert intent_status(stripe_standin, checkout.payment_intent_id) == "succeeded"
+    assert intent_status(stripe_fake, checkout.payment_intent_id) == "succeeded"
     assert Product.objects.get(pk=product.pk).inventory == 1
 
 
-def test_sweeper_cancels_an_authorisation_that_would_outlive_its_window(stripe_standin):
-    product = stocked_product(stripe_standin, 1)
+def test_sweeper_cancels_an_authorisation_that_would_outlive_its_window(stripe_fake):
+    product = stocked_product(stripe_fake, 1)
     checkout = checkout_for(product)
-    authorise(stripe_standin, checkout)  # authorised, but the event never reached us
+    authorise(stripe_fake, checkout)  # authorised, but the event never reached us
     Checkout.objects.filter(pk=checkout.pk).update(created_at=timezone.now() - timedelta(days=6, hours=12))
 
     checkouts_sweep.delay()
 
     checkout.refresh_from_db()
     assert checkout.status == Checkout.Status.CANCELLED
-    assert intent_status(stripe_standin, checkout.payment_intent_id) == "canceled"
+    assert intent_status(stripe_fake, checkout.payment_intent_id) == "canceled"
     assert Product.objects.with_availability().get(pk=product.pk).available == 1  # the hold went back too
 
 
-def test_sweeper_releases_lapsed_holds(stripe_standin):
-    product = stocked_product(stripe_standin, 1)
+def test_sweeper_releases_lapsed_holds(stripe_fake):
+    product = stocked_product(stripe_fake, 1)
     checkout = checkout_for(product)
     Reservation.objects.filter(hold_ref=str(checkout.pk)).update(expires_at=timezone.now() - timedelta(seconds=1))
 

@@ -1,4 +1,4 @@
-"""Sizes through every way of buying, on PostgreSQL: a Payment Link sale (the Stripe stand-in, real
+"""Sizes through every way of buying, on PostgreSQL: a Payment Link sale (the Stripe fake, real
 SDK), our checkout (API), the held checkout via /q/<code>/, the waitlist, simulate_purchase; and
 the race for the last unit of one size while another size sells (real threads)."""
 
@@ -11,25 +11,19 @@ from django.urls import reverse
 
 from inventory.models import Product, QrMode, Reservation, StockMovement, WaitlistEntry
 from inventory.selectors import stock_drift
-from inventory.services import stock_increase, stock_set
+from inventory.services import stock_set
 from payments.models import Checkout, Order, StripeCall
-from tests import factories
-from tests.payments.helpers import payment_link, purchase, run_in_threads
+from tests.factories import store_create, variants_create
+from tests.payments.helpers import payment_link_at, purchase, run_in_threads
 from tests.payments.test_api import post
 from tests.payments.test_held_checkout import _pay, _scan
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def stocked_sizes(standin, sizes: dict[str, int], **fields) -> dict[str, Product]:
-    """A tee in sizes, each with its Payment Link at the stand-in before its first stock."""
-    tee = factories.variants(sizes={size: 0 for size in sizes}, **fields)
-    for size, stock in sizes.items():
-        payment_link(standin, tee[size])
-        if stock:
-            stock_increase(product=tee[size], quantity=stock, source=f"test-initial:{tee[size].pk}", reason="initial")
-        tee[size].refresh_from_db()
-    return tee
+def stocked_sizes(fake, sizes: dict[str, int], **fields) -> dict[str, Product]:
+    """A tee in sizes, each with its Payment Link at the Stripe fake before its first stock."""
+    return variants_create(sizes=sizes, link_at=payment_link_at(fake), **fields)
 
 
 def sizes_in_stock(tee: dict[str, Product]) -> dict[str, int]:
@@ -38,10 +32,10 @@ def sizes_in_stock(tee: dict[str, Product]) -> dict[str, int]:
 
 # ---- a Payment Link sale ----
 
-def test_a_payment_link_sale_takes_its_size_and_switches_only_that_link_off(stripe_standin, webhook, client):
+def test_a_payment_link_sale_takes_its_size_and_switches_only_that_link_off(stripe_fake, webhook, client):
     # given
-    tee = stocked_sizes(stripe_standin, {"S": 2, "M": 1})
-    event = purchase(stripe_standin, tee["M"], capture="manual")
+    tee = stocked_sizes(stripe_fake, {"S": 2, "M": 1})
+    event = purchase(stripe_fake, tee["M"], capture="manual")
     # when
     assert webhook.post(client, event).status_code == 200
     # then
@@ -50,16 +44,16 @@ def test_a_payment_link_sale_takes_its_size_and_switches_only_that_link_off(stri
     assert order.status == Order.Status.FULFILLED
     assert [(line.product_id, line.stripe_price_id) for line in order.lines.all()] == [
         (tee["M"].pk, tee["M"].stripe_price_id)]
-    assert stripe_standin.get("payment_link", tee["M"].payment_link_id)["active"] is False
-    assert stripe_standin.get("payment_link", tee["S"].payment_link_id)["active"] is True
+    assert stripe_fake.get("payment_link", tee["M"].payment_link_id)["active"] is False
+    assert stripe_fake.get("payment_link", tee["S"].payment_link_id)["active"] is True
 
 
-def test_the_last_m_goes_to_one_buyer_while_l_keeps_selling(stripe_standin, webhook, settings):
+def test_the_last_m_goes_to_one_buyer_while_l_keeps_selling(stripe_fake, webhook, settings):
     settings.STRIPE_TIMEOUT_SECONDS = 15  # two cores, many threads: slowness is not what this tests
     # given: one M left and ten buyers for it; twelve L and eight buyers; all at once
-    tee = stocked_sizes(stripe_standin, {"M": 1, "L": 12})
-    m_events = [purchase(stripe_standin, tee["M"], capture="manual") for _ in range(10)]
-    l_events = [purchase(stripe_standin, tee["L"], capture="manual") for _ in range(8)]
+    tee = stocked_sizes(stripe_fake, {"M": 1, "L": 12})
+    m_events = [purchase(stripe_fake, tee["M"], capture="manual") for _ in range(10)]
+    l_events = [purchase(stripe_fake, tee["L"], capture="manual") for _ in range(8)]
     events = [e for pair in zip(m_events, l_events + [None] * 2) for e in pair if e is not None]
     # when
     results = run_in_threads(lambda e: webhook.post(Client(), e).status_code, [(e,) for e in events])
@@ -77,8 +71,8 @@ def test_the_last_m_goes_to_one_buyer_while_l_keeps_selling(stripe_standin, webh
         sales = StockMovement.objects.filter(product=tee[size], reason=StockMovement.Reason.SALE)
         assert (sales.count(), -sales.aggregate(total=Sum("delta"))["total"]) == (sold, sold)
     assert stock_drift() == []
-    assert stripe_standin.get("payment_link", tee["M"].payment_link_id)["active"] is False
-    link_l = stripe_standin.get("payment_link", tee["L"].payment_link_id)
+    assert stripe_fake.get("payment_link", tee["M"].payment_link_id)["active"] is False
+    link_l = stripe_fake.get("payment_link", tee["L"].payment_link_id)
     assert link_l["active"] is True
     assert link_l["restrictions"]["completed_sessions"]["limit"] == link_l["restrictions"]["completed_sessions"][
         "count"] + 4
@@ -87,9 +81,8 @@ def test_the_last_m_goes_to_one_buyer_while_l_keeps_selling(stripe_standin, webh
 # ---- our checkout, through the API ----
 
 @pytest.fixture
-def offline_tee(settings):
-    settings.STRIPE_SECRET_KEY = ""
-    return factories.variants(store_obj=factories.store(name="Hall A"), sizes={"S": 3, "M": 1})
+def offline_tee(stripe_offline):
+    return variants_create(store=store_create(name="Hall A"), sizes={"S": 3, "M": 1})
 
 
 def test_api_stock_check_needs_the_size_of_a_product_in_sizes(client, offline_tee):
@@ -155,12 +148,11 @@ def test_waitlist_is_per_size(client, offline_tee):
 
 # ---- the held checkout, from a size's own QR code ----
 
-def test_each_size_has_its_own_qr_code_which_holds_that_size(client, webhook, monkeypatch, settings):
-    settings.STRIPE_SECRET_KEY = ""
-    store = factories.store()
+def test_each_size_has_its_own_qr_code_which_holds_that_size(client, webhook, monkeypatch, stripe_offline):
+    store = store_create()
     store.qr_mode = QrMode.HELD_CHECKOUT
     store.save()
-    tee = factories.variants(store_obj=store, sizes={"S": 3, "M": 1})
+    tee = variants_create(store=store, sizes={"S": 3, "M": 1})
     assert tee["S"].scan_code != tee["M"].scan_code
 
     response = _scan(client, tee["M"], 1)
@@ -179,8 +171,7 @@ def test_each_size_has_its_own_qr_code_which_holds_that_size(client, webhook, mo
 
 # ---- the demo: one size sold out through simulate_purchase, the others on sale ----
 
-def test_simulate_purchase_sells_one_size_out_while_the_others_stay_on_sale(live_server, settings):
-    settings.STRIPE_SECRET_KEY = ""
+def test_simulate_purchase_sells_one_size_out_while_the_others_stay_on_sale(live_server, settings, stripe_offline):
     settings.STRIPE_WEBHOOK_SECRET = "whsec_demo_test"
     call_command("stripe_endpoint", "--site-url", live_server.url)
     call_command("seed_demo")
@@ -198,8 +189,7 @@ def test_simulate_purchase_sells_one_size_out_while_the_others_stay_on_sale(live
     call_command("reconcile_stock")
 
 
-def test_simulate_purchase_asks_which_size(settings):
-    settings.STRIPE_SECRET_KEY = ""
+def test_simulate_purchase_asks_which_size(settings, stripe_offline):
     settings.STRIPE_WEBHOOK_SECRET = "whsec_demo_test"
     call_command("stripe_endpoint")
     call_command("seed_demo")

@@ -23,7 +23,7 @@ pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def celery_worker_process(stripe_standin):
+def celery_worker_process(stripe_fake):
     """`celery -A swagstore worker` on its own queue, on the test database and the stand-in."""
     queue = f"swagstore-test-{uuid.uuid4().hex[:8]}"
     settings_dict = connection.settings_dict
@@ -31,7 +31,7 @@ def celery_worker_process(stripe_standin):
            "DATABASE_URL": f"postgres://{settings_dict['USER']}@{settings_dict['HOST']}:{settings_dict['PORT']}/"
                            f"{settings_dict['NAME']}",
            "CELERY_TASK_ALWAYS_EAGER": "false", "CELERY_QUEUE": queue,
-           "STRIPE_SECRET_KEY": "sk_test_standin", "STRIPE_API_BASE": stripe_standin.base_url,
+           "STRIPE_SECRET_KEY": "sk_test_fake", "STRIPE_API_BASE": stripe_fake.base_url,
            "STRIPE_TIMEOUT_SECONDS": "5"}
     process = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "swagstore", "worker", "-Q", queue, "--concurrency", "2",
@@ -67,15 +67,15 @@ def _wait_for(predicate, timeout=30):
     return False
 
 
-def test_worker_fulfils_a_signed_webhook_and_the_page_hears_it(stripe_standin, webhook, client,
+def test_worker_fulfils_a_signed_webhook_and_the_page_hears_it(stripe_fake, webhook, client,
                                                               celery_worker_process):
     # given: a product page listening to its live feed
-    product = stocked_product(stripe_standin, 2)
+    product = stocked_product(stripe_fake, 2)
     feed = FeedListener(f"/ws/stock/{product.store_id}/{product.stripe_product_id}/")
     try:
         assert feed.connect()[0]
         assert feed.receive()["inventory"] == 2  # the snapshot on connect
-        event = purchase(stripe_standin, product, capture="manual")
+        event = purchase(stripe_fake, product, capture="manual")
         # when
         assert webhook.post(client, event).status_code == 200
         # then: the worker process took the stock, captured, and broadcast through Redis

@@ -34,13 +34,13 @@ def refuse_price_sold_twice_in_a_store(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('inventory', '0004_held_checkout'),
+        ('inventory', '0005_booth_day'),
     ]
 
     operations = [
         migrations.AlterModelOptions(
             name='product',
-            options={'ordering': ['store_id', 'name', 'stripe_product_id', 'size', 'colour']},
+            options={'ordering': ['store_id', 'name', 'stripe_product_id', 'size', 'colour'], 'permissions': [('adjust_stock', 'Can restock products'), ('count_stock', 'Can count a booth (stocktake)'), ('transfer_stock', 'Can move stock between booths'), ('receive_stock', 'Can receive deliveries'), ('import_stock', 'Can import and export stock as CSV'), ('view_day_report', 'Can read the end-of-day report')]},
         ),
         migrations.AddField(
             model_name='product',

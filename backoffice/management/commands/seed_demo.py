@@ -1,0 +1,23 @@
+from django.core.management.base import BaseCommand
+
+from backoffice.roles import DEMO_PASSWORD, DEMO_USERNAME, booth_staff_user_ensure
+from inventory.demo import demo_catalogue_seed
+from payments.gateway import gateway_is_offline
+
+
+# Here, not in inventory: it sets up the whole demo (catalogue, staff role, offline Stripe), and only
+# the back office may import every app.
+class Command(BaseCommand):
+    help = ("Load the demo swag catalogue (two booths) and, with Stripe offline (the demo), a booth-staff "
+            "user. Safe to run again: nothing is added twice.")
+
+    def handle(self, *args, **options):
+        # First, so the demo's low-stock e-mails (the tote bag starts low) have someone to go to.
+        if gateway_is_offline():
+            _, created = booth_staff_user_ensure()
+            note = f"created, password {DEMO_PASSWORD}" if created else "already there"
+            self.stdout.write(f"Demo booth-staff user {DEMO_USERNAME!r}: {note} (demo only).")
+        else:
+            self.stdout.write("Stripe is live: no demo booth-staff user (add staff to the 'Booth staff' group).")
+        created, existing = demo_catalogue_seed()
+        self.stdout.write(self.style.SUCCESS(f"Demo catalogue: {created} variant(s) created (a size each, or a product without sizes), {existing} already there."))

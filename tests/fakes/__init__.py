@@ -1,0 +1,1 @@
+"""Fakes of the services the store talks to, for tests (``stripe``: Stripe's API over HTTP)."""
