@@ -124,8 +124,8 @@ class ProductAdmin(admin.ModelAdmin):
                                "changes them all. Name, description and picture also follow Stripe."}),
         ("Variant", {"fields": ("size", "colour"),
                      "description": "Blank for a product without sizes. Each size or colour is a row of its "
-                                    "own, with its own Stripe price, stock, Payment Link and QR code; the "
-                                    "Stripe import (Stores → action) creates them."}),
+                                    "own, with its own price, stock and QR code; the Stripe import (Stores → "
+                                    "action) creates them."}),
         ("Stock", {"fields": ("inventory", "low_stock_threshold", "ledger_link"),
                    "description": "Changing the stock here records a movement in the ledger, "
                                   "with you as the actor."}),

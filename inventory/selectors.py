@@ -253,8 +253,9 @@ def sales_dashboard(*, now=None) -> dict:
 
 
 def product_list_with_holds(*, store: Store) -> list[Product]:
-    """A store's products with availability and `held_units` (units live reservations hold), by name."""
-    products = list(product_list_for_store(store=store))
+    """A store's products with availability and `held_units` (units live reservations hold), by name,
+    each product's sizes in size order."""
+    products = variants_for_store(store=store)
     held = Reservation.objects.live().units_per_product([p.pk for p in products])
     for p in products:
         p.held_units = held[p.pk]

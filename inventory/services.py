@@ -244,7 +244,7 @@ def _check_changes(changes: list[StockChange]) -> None:
 
 
 def _deltas_or_refuse(changes: list[StockChange], on_hand: dict[int, int], held: dict[int, int]) -> dict[int, int]:
-    names = dict(Product.objects.filter(pk__in=on_hand).values_list("pk", "name"))
+    names = {p.pk: p.display_name for p in Product.objects.filter(pk__in=on_hand).only("name", "size", "colour")}
     deltas, refusals = {}, []
     for c in changes:
         if c.product_id not in on_hand:

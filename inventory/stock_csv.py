@@ -3,8 +3,8 @@
 Format (README, "CSV format"): UTF-8, comma-separated, a header line naming the columns, one row per
 product of a booth:
 
-    store,product,size,colour,name,stock,low_stock_threshold,tags,attributes
-    store_DEMO01,prod_DemoTee,M,,Conference T-shirt (M),12,3,apparel;organic,"{""colour"": ""navy""}"
+    store,product,name,stock,low_stock_threshold,tags,attributes,size,colour
+    store_DEMO01,prod_DemoTee,Conference T-shirt (M),12,3,apparel;organic,"{""colour"": ""navy""}",M,
 
 `store` and `product` (the Stripe product id) say which product a row is and are required; `size`
 and `colour` say which variant of a product sold in sizes or colours (blank, or no such column, for
@@ -32,7 +32,7 @@ from .models import Product, StockImport, StockMovement
 from .operations import MAX_UNITS
 from .services import StockChange, stock_apply
 
-COLUMNS = ("store", "product", "size", "colour", "name", "stock", "low_stock_threshold", "tags", "attributes")
+COLUMNS = ("store", "product", "name", "stock", "low_stock_threshold", "tags", "attributes", "size", "colour")
 REQUIRED = ("store", "product")
 MAX_BYTES = 2_000_000
 MAX_ROWS = 10_000
@@ -296,10 +296,10 @@ def stock_csv_export(*, store_ids: list[str] | None = None, product_ids: list[in
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(COLUMNS)
     for p in products.order_by("store_id", "stripe_product_id", "size", "colour"):
-        writer.writerow([p.store_id, p.stripe_product_id, _safe_for_spreadsheets(p.size),
-                         _safe_for_spreadsheets(p.colour), _safe_for_spreadsheets(p.display_name), p.inventory,
+        writer.writerow([p.store_id, p.stripe_product_id, _safe_for_spreadsheets(p.display_name), p.inventory,
                          p.low_stock_threshold, ";".join(str(t) for t in p.tags or []),
-                         json.dumps(p.attributes or {}, ensure_ascii=False, sort_keys=True)])
+                         json.dumps(p.attributes or {}, ensure_ascii=False, sort_keys=True),
+                         _safe_for_spreadsheets(p.size), _safe_for_spreadsheets(p.colour)])
     return out.getvalue()
 
 

@@ -199,7 +199,7 @@ def test_the_admin_exports_selected_products(staff_client, hall_a):
                                  action(staff_client, "export_csv", [mug]))
 
     lines = response.content.decode().splitlines()
-    assert lines[0] == "store,product,size,colour,name,stock,low_stock_threshold,tags,attributes"
+    assert lines[0] == "store,product,name,stock,low_stock_threshold,tags,attributes,size,colour"
     assert len(lines) == 2 and f",{mug.stripe_product_id},Mug,2," in lines[1]
     assert tee.stripe_product_id not in response.content.decode()
 

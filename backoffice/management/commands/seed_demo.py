@@ -19,5 +19,10 @@ class Command(BaseCommand):
             self.stdout.write(f"Demo booth-staff user {DEMO_USERNAME!r}: {note} (demo only).")
         else:
             self.stdout.write("Stripe is live: no demo booth-staff user (add staff to the 'Booth staff' group).")
+        if not gateway_is_offline():
+            # The demo's catalogue lives in the offline gateway's Stripe account; a real one is imported as it is.
+            self.stdout.write("Stripe is live: no demo catalogue; set a booth up from your Stripe account with "
+                              "`manage.py import_stripe_catalogue STORE_ID`.")
+            return
         created, existing = demo_catalogue_seed()
         self.stdout.write(self.style.SUCCESS(f"Demo catalogue: {created} variant(s) created (a size each, or a product without sizes), {existing} already there."))
