@@ -3,7 +3,7 @@
 
     .venv/bin/python bench/qr_burst.py [--buyers 200] [--units 20] [--concurrency 200]
         [--web-processes 2] [--database swagstore_bench_qr] [--fresh-db] [--json figures.json]
-        [--py-spy held.txt]
+        [--py-spy held.txt] [--env KEY=VALUE ...]
 
 Runs the Procfile's web process (gunicorn with uvicorn workers, a connection pool each) on PostgreSQL (--database, created
 and migrated on first use, flushed every run), with Stripe offline (the offline gateway records
@@ -56,12 +56,13 @@ def psql(sql: str, db: str = "postgres") -> str:
                           capture_output=True, text=True, check=True, timeout=60).stdout.strip()
 
 
-def bench_env(database: str, site_url: str) -> dict:
+def bench_env(database: str, site_url: str, extra: list[str]) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("STRIPE_", "DATABASE_", "REDIS_"))}
     env.update(DJANGO_SETTINGS_MODULE="swagstore.settings.base", DATABASE_URL=PG + database, SITE_URL=site_url,
                STRIPE_WEBHOOK_SECRET=SECRET, SECRET_KEY="bench-" + "x" * 50, DEBUG="0",
                ALLOWED_HOSTS="127.0.0.1,localhost", CELERY_TASK_ALWAYS_EAGER="true", TRUSTED_PROXY_COUNT="1",
                LOG_LEVEL="WARNING", PYTHONUNBUFFERED="1", DATABASE_POOL="true")
+    env.update(item.split("=", 1) for item in extra)
     return env
 
 
@@ -258,6 +259,8 @@ def main() -> None:
     parser.add_argument("--database", default="swagstore_bench_qr")
     parser.add_argument("--fresh-db", action="store_true")
     parser.add_argument("--json", help="write the figures here too")
+    parser.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",
+                        help="an extra setting for the web processes (e.g. DATABASE_POOL_MAX_SIZE=20)")
     parser.add_argument("--py-spy", metavar="PATH", help="profile the web workers during the held-mode scans")
     args = parser.parse_args()
     if not 0 < args.units < args.buyers:
@@ -265,7 +268,7 @@ def main() -> None:
 
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = bench_env(args.database, base)
+    env = bench_env(args.database, base, args.env)
     prepare_database(env, args.database, args.fresh_db)
     os.environ.update(env)
     sys.path.insert(0, str(ROOT))

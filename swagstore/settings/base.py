@@ -119,7 +119,10 @@ def database_pool(database: dict) -> None:
     if database["ENGINE"] == "django.db.backends.postgresql":
         database["CONN_MAX_AGE"] = 0
         database.setdefault("OPTIONS", {})["pool"] = {
-            "min_size": 2, "max_size": env.int("DATABASE_POOL_MAX_SIZE", default=8), "timeout": 10}
+            "min_size": 2, "max_size": env.int("DATABASE_POOL_MAX_SIZE", default=16),
+            # A burst (200 phones scanning at once) waits its turn for a connection rather than
+            # failing: each request runs in a thread of its own and holds its connection throughout.
+            "timeout": env.float("DATABASE_POOL_TIMEOUT", default=30.0)}
 
 
 if env.bool("DATABASE_POOL", default=False):
