@@ -92,7 +92,9 @@ class BadRequest(Schema):
     errors: list[FieldError] = []
 
 
-class StockOk(Schema):
+class StockAnswer(Schema):
+    """What a stock check says of the product (or size) asked for, whether or not it is there."""
+
     store: str
     product: str
     price: str = ""
@@ -101,6 +103,9 @@ class StockOk(Schema):
     name: str
     requested: int
     available: int
+
+
+class StockOk(StockAnswer):
     ok: Literal[True] = True
 
 
@@ -110,16 +115,8 @@ class Alternative(Schema):
     available: int
 
 
-class StockShort(Schema):
+class StockShort(StockAnswer):
     detail: str
-    store: str
-    product: str
-    price: str = ""
-    size: str = ""
-    colour: str = ""
-    name: str
-    requested: int
-    available: int
     ok: Literal[False] = False
     alternatives: list[Alternative]
     waitlist: str
