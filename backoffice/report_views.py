@@ -9,9 +9,9 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from common.lookups import or_404
 from common.money import money
 from inventory import selectors
-from inventory.exceptions import StoreNotFound
 
 from .access import page_context, staff_permission_required
 from .chart import Series, sales_chart_svg, swatch_svg
@@ -49,11 +49,7 @@ def _report_or_404(store_id: str, day_text: str) -> DayReport:
     day = _day(day_text)
     if day is None:
         raise Http404(f"“{day_text}” is not a day (YYYY-MM-DD).")
-    try:
-        store = selectors.store_get(store_id=store_id)
-    except StoreNotFound:
-        raise Http404(f"No booth {store_id!r}.")
-    return day_report(store=store, day=day)
+    return day_report(store=or_404(selectors.store_get, store_id=store_id), day=day)
 
 
 @staff_permission_required("inventory.view_day_report")

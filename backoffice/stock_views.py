@@ -10,13 +10,14 @@ ledger source, so a form sent twice changes stock once.
 import uuid
 
 from django.contrib import messages
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
+from common.lookups import or_404
 from inventory import selectors
-from inventory.exceptions import Refusal, StockChangeRefused, StockConflict, StoreNotFound
+from inventory.exceptions import Refusal, StockChangeRefused, StockConflict
 from inventory.models import StockMovement
 from inventory.operations import STOCKTAKE_REASONS, CountLine, MoveLine, delivery_receive, stock_transfer, stocktake_record
 
@@ -47,13 +48,6 @@ class FormErrors:
     def summary(self) -> str:
         n = len(self.by_product) + len(self.general)
         return f"Nothing was changed: {n} problem(s) to fix below."
-
-
-def _store_or_404(store_id: str):
-    try:
-        return selectors.store_get(store_id=store_id)
-    except StoreNotFound:
-        raise Http404(f"No booth {store_id!r}.")
 
 
 def _key(request, errors: FormErrors) -> str | None:
@@ -94,7 +88,7 @@ def _store_pick_view(*, permission: str, title: str, target: str, intro: str):
 
 def _booth(store_id: str):
     """The booth and its products with their held units, as a count or a delivery page lists them."""
-    store = _store_or_404(store_id)
+    store = or_404(selectors.store_get, store_id=store_id)
     return store, selectors.product_list_with_holds(store=store)
 
 

@@ -41,7 +41,6 @@ import os
 import re
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -54,7 +53,9 @@ from pathlib import Path
 
 import aiohttp
 
-ROOT = Path(__file__).resolve().parents[1]
+from stack import ROOT, free_port, psql  # bench/stack.py: this script's folder is on the path
+from stack import prepare_database as prepare_stack_database
+
 sys.path.insert(0, str(ROOT))
 from tests.fakes.stripe import StripeFake, events  # noqa: E402
 
@@ -97,12 +98,6 @@ FakeManager.register("Fake", BenchFake)
 
 
 # ------------------------------------------------------------------ processes
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 class Service:
     """One child process (in a session of its own), output to a log file; stop() always ends it."""
@@ -198,22 +193,9 @@ def app_env(fake_url: str, database: str, extra: list[str]) -> dict:
     return env
 
 
-def psql(sql: str, db: str = "postgres") -> str:
-    return subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", db, "-Atqc", sql],
-                          capture_output=True, text=True, check=True, timeout=60).stdout.strip()
-
-
 def prepare_database(env: dict, name: str, fresh: bool) -> None:
-    """Create and migrate on first use (or drop first); empty it and Redis DB 12 so every run starts alike."""
-    if fresh:
-        psql(f'drop database if exists "{name}" with (force)')
-    if psql(f"select 1 from pg_database where datname='{name}'") != "1":
-        psql(f'create database "{name}"')
-    for command in (["migrate", "--noinput"], ["flush", "--noinput"]):
-        done = subprocess.run([sys.executable, "manage.py", *command, "-v0"], cwd=ROOT, env=env, capture_output=True,
-                              text=True, timeout=600)
-        if done.returncode:
-            sys.exit(f"manage.py {command[0]} failed (try --fresh-db):\n{done.stdout}{done.stderr}")
+    """The bench database (bench/stack.py), and Redis DB 12 emptied, so every run starts alike."""
+    prepare_stack_database(env, name, fresh)
     subprocess.run(["redis-cli", "-u", REDIS_URL, "flushdb"], check=True, capture_output=True, timeout=30)
 
 

@@ -39,21 +39,11 @@ from pathlib import Path
 
 import aiohttp
 
-ROOT = Path(__file__).resolve().parents[1]
+from stack import ROOT, free_port, prepare_database  # bench/stack.py (this script's folder is on the path)
+
 PG = "postgres://postgres@127.0.0.1:5432/"
 SECRET = "whsec_bench_qr"
 CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def psql(sql: str, db: str = "postgres") -> str:
-    return subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", db, "-Atqc", sql],
-                          capture_output=True, text=True, check=True, timeout=60).stdout.strip()
 
 
 def bench_env(database: str, site_url: str, extra: list[str]) -> dict:
@@ -64,18 +54,6 @@ def bench_env(database: str, site_url: str, extra: list[str]) -> dict:
                LOG_LEVEL="WARNING", PYTHONUNBUFFERED="1", DATABASE_POOL="true")
     env.update(item.split("=", 1) for item in extra)
     return env
-
-
-def prepare_database(env: dict, name: str, fresh: bool) -> None:
-    if fresh:
-        psql(f'drop database if exists "{name}" with (force)')
-    if psql(f"select 1 from pg_database where datname='{name}'") != "1":
-        psql(f'create database "{name}"')
-    for command in (["migrate", "--noinput"], ["flush", "--noinput"], ["stripe_endpoint"]):
-        done = subprocess.run([sys.executable, "manage.py", *command, "-v0"], cwd=ROOT, env=env, capture_output=True,
-                              text=True, timeout=600)
-        if done.returncode:
-            sys.exit(f"manage.py {command[0]} failed (try --fresh-db):\n{done.stdout}{done.stderr}")
 
 
 def start_web(env: dict, port: int, processes: int, rundir: Path) -> subprocess.Popen:
@@ -269,7 +247,7 @@ def main() -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = bench_env(args.database, base, args.env)
-    prepare_database(env, args.database, args.fresh_db)
+    prepare_database(env, args.database, args.fresh_db, then=(["stripe_endpoint"],))
     os.environ.update(env)
     sys.path.insert(0, str(ROOT))
     import django

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from .broadcast import stock_broadcast, stock_broadcast_on_commit
 from .exceptions import InsufficientStock, InvalidStockChange, Refusal, Shortfall, StockConflict
-from .locks import products_lock
+from .locks import products_lock, products_lock_with_holds
 from .models import Product, Reservation, RetiredScanCode, StockMovement, new_scan_code
 from .signals import stock_moved
 
@@ -101,8 +101,7 @@ def stock_sell_batch(*, sales: list[Sale]) -> SaleBatchOutcome:
     outcome = SaleBatchOutcome()
     with transaction.atomic():
         product_ids = sorted({line.product_id for sale in sales for line in sale.lines})
-        on_hand = products_lock(product_ids)
-        held = Reservation.objects.live().units_per_product(product_ids)
+        on_hand, held = products_lock_with_holds(product_ids)
         free = {pid: on_hand.get(pid, 0) - held[pid] for pid in product_ids}
         balance = dict(on_hand)
         done = _sources_in_ledger([sale.source for sale in sales], product_ids)
@@ -293,8 +292,7 @@ def _movements_for_source(source: str, lines: list[StockLine]) -> list[StockMove
 def _decrease_all_or_raise(lines: list[StockLine], *, source: str, reason: str, actor,
                            hold_ref: str | None) -> list[StockMovement]:
     ids = [x.product_id for x in lines]
-    products_lock(ids)
-    held = Reservation.objects.live().units_per_product(ids, except_hold=hold_ref)
+    _, held = products_lock_with_holds(ids, except_hold=hold_ref)
     shortfalls = []
     for line in lines:
         taken = Product.objects.filter(pk=line.product_id, inventory__gte=line.quantity + held[line.product_id]).update(
@@ -394,8 +392,7 @@ def stock_reserve_lines(*, lines: list[StockLine], hold_ref: str, expires_at) ->
         if existing:
             return existing
         ids = [x.product_id for x in merged]
-        on_hand = products_lock(ids)
-        held = Reservation.objects.live().units_per_product(ids)
+        on_hand, held = products_lock_with_holds(ids)
         short = [_shortfall(x, held[x.product_id]) for x in merged
                  if x.product_id not in on_hand or on_hand[x.product_id] - held[x.product_id] < x.quantity]
         if short:

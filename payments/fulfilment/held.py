@@ -18,6 +18,8 @@ import uuid
 from django.db import transaction
 from django.utils import timezone
 
+from common.ids import uuid_or_none
+
 from ..checkout.services import checkout_release
 from ..gateway import GatewayError, GatewayRejected, get_gateway
 from ..models import Checkout, StripeJob
@@ -64,7 +66,7 @@ def _completed(checkout: Checkout, session: dict) -> str:
 def held_checkouts_for_sessions(sessions: list[dict]) -> dict[str, uuid.UUID]:
     """Session id → checkout id, for the sessions that are held checkouts of ours (one query)."""
     named = {s.get("id"): (s.get("metadata") or {}).get("checkout") for s in sessions}
-    ids = [_uuid(c) for c in named.values() if _uuid(c)]
+    ids = [c for c in map(uuid_or_none, named.values()) if c]
     known = dict(Checkout.objects.filter(pk__in=ids).exclude(checkout_session_id="")
                  .values_list("checkout_session_id", "pk"))
     return {sid: known[sid] for sid in named if sid in known and str(known[sid]) == named[sid]}
@@ -125,9 +127,3 @@ def _expire_at_stripe(checkout: Checkout) -> dict:
         # Not open any more: paid (the hold becomes the sale) or expired already.
         return gateway.checkout_session_retrieve(checkout.checkout_session_id)
 
-
-def _uuid(value) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(value)) if value else None
-    except ValueError:
-        return None

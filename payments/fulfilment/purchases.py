@@ -11,21 +11,21 @@ transaction. No Stripe call is made on the way to a decision.
 """
 
 import time
-import uuid
 from dataclasses import dataclass
 
 from django.db import transaction
 from django.utils import timezone
 from djstripe.models import Event
 
+from common.ids import uuid_or_none
 from inventory import selectors as inventory_selectors
 from inventory.exceptions import InsufficientStock
 from inventory.services import Sale, SaleBatchOutcome, StockLine, stock_sell_batch
 
 from ..catalogue.events import catalogue_events_apply
+from ..intake.services import PURCHASE_EVENT_TYPES
 from ..models import Checkout, IntakeEvent, LinkSync, Order, OrderLine, StripeJob
 from ..settlement.records import stripe_jobs_record
-from ..intake.services import PURCHASE_EVENT_TYPES
 from .held import held_checkout_follow_session, held_checkouts_for_sessions
 from .sessions import PurchasedLine, lines_from_line_items, lines_from_session, link_products, session_is_paid_purchase
 
@@ -193,21 +193,13 @@ def _await_line_items(waiting: list[IntakeEvent], sessions: dict) -> None:
 def _follow_payments(intakes: list[IntakeEvent], objects: dict) -> list[int]:
     """Our checkouts' PaymentIntents carry their checkout id: read the intent and decide (a job).
     Payment Link intents are left alone: their session's event is what counts."""
-    by_intake = {i.pk: ((objects.get(i.event_id) or {}).get("metadata") or {}).get("checkout") for i in intakes}
-    known = set(Checkout.objects.filter(pk__in=[c for c in by_intake.values() if _is_uuid(c)])
-                .values_list("pk", flat=True))
+    named = {i.pk: uuid_or_none(((objects.get(i.event_id) or {}).get("metadata") or {}).get("checkout"))
+             for i in intakes}
+    known = set(Checkout.objects.filter(pk__in=[c for c in named.values() if c]).values_list("pk", flat=True))
     stripe_jobs_record([StripeJob(action=StripeJob.Action.FOLLOW, key=f"follow:{i.event_id}", intake=i,
-                                  checkout_id=uuid.UUID(by_intake[i.pk]))
-                        for i in intakes if _is_uuid(by_intake[i.pk]) and uuid.UUID(by_intake[i.pk]) in known])
+                                  checkout_id=named[i.pk])
+                        for i in intakes if named[i.pk] in known])
     return [i.pk for i in intakes]
-
-
-def _is_uuid(value) -> bool:
-    try:
-        uuid.UUID(str(value))
-    except ValueError:
-        return False
-    return value is not None
 
 
 def intake_drain(*, seconds: float, batch_size: int) -> int:
