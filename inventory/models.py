@@ -10,6 +10,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 
+from common.work import WorkRow
+
 from .variants import variant_label as label_of_variant
 
 stripe_style_store_id = RegexValidator(r"^store_[A-Za-z0-9]+$", "Store ids look like store_XYZ789.")
@@ -444,20 +446,21 @@ class LowStockAlert(models.Model):
         return f"low stock: {self.product} ({self.available} left, threshold {self.threshold})"
 
 
-class LowStockAlertDelivery(models.Model):
-    """One channel of one alert (mail, webhook), marked sent only after that send succeeded, so a
-    failing channel is retried alone and never makes the other send twice."""
+class AlertChannel(models.TextChoices):
+    MAIL = "mail", "E-mail"
+    WEBHOOK = "webhook", "Webhook"
 
-    class Channel(models.TextChoices):
-        MAIL = "mail", "E-mail"
-        WEBHOOK = "webhook", "Webhook"
+
+class LowStockAlertDelivery(WorkRow):
+    """One channel of one alert (mail, webhook), marked sent only after that send succeeded, so a
+    failing channel is retried alone and never makes the other send twice. Durable work of the
+    notify queue (common/work.py): retried with backoff, set aside for staff after too many tries."""
+
+    Channel = AlertChannel
 
     alert = models.ForeignKey(LowStockAlert, on_delete=models.CASCADE, related_name="deliveries")
     channel = models.CharField(max_length=8, choices=Channel.choices)
     sent_at = models.DateTimeField(null=True, blank=True)
-    attempts = models.PositiveIntegerField(default=0)
-    next_attempt_at = models.DateTimeField()
-    last_error = models.CharField(max_length=500, blank=True)
 
     class Meta:
         ordering = ["alert_id", "channel"]
@@ -467,3 +470,24 @@ class LowStockAlertDelivery(models.Model):
 
     def __str__(self):
         return f"{self.channel} for {self.alert} ({'sent' if self.sent_at else 'pending'})"
+
+
+class WorkFailureNotice(WorkRow):
+    """Staff told, once per channel, that a piece of durable work was set aside (common/work.py's
+    work_failed): recorded in the transaction that failed it, sent by the notify queue like alerts."""
+
+    Channel = AlertChannel
+
+    channel = models.CharField(max_length=8, choices=Channel.choices)
+    subject = models.CharField(max_length=200)
+    text = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["next_attempt_at"], condition=Q(sent_at__isnull=True),
+                                name="work_notice_due_idx")]
+
+    def __str__(self):
+        return f"{self.channel}: {self.subject} ({'sent' if self.sent_at else 'pending'})"

@@ -1,9 +1,13 @@
 from django.db import transaction
 from django.dispatch import receiver
 
+from common.ringing import ring
+from common.work import work_bell_register, work_failed
+
 from .alerts import low_stock_alert_check
+from .notify import work_failure_notice_record
 from .signals import low_stock_alert_opened, stock_changed, stock_moved
-from .tasks import low_stock_alert_ring, waitlist_notify_task
+from .tasks import notify_ring, notify_wake, waitlist_notify_task
 from .waitlist import waitlist_has_waiting
 
 
@@ -21,4 +25,15 @@ def stock_moved_check_low_stock(sender, product_id: int, **kwargs):
 
 @receiver(low_stock_alert_opened)
 def low_stock_alert_opened_ring(sender, alert_id: int, **kwargs):
-    low_stock_alert_ring(alert_id=alert_id)
+    notify_ring()
+
+
+@receiver(work_failed)
+def work_failed_tell_staff(sender, kind: str, pk, reason: str, **kwargs):
+    """In the transaction that set the work aside: the notice rows commit with it, then the bell."""
+    if work_failure_notice_record(kind=kind, pk=pk, reason=reason):
+        transaction.on_commit(notify_ring)
+
+
+# The sweep's bell for the notify queue (common/work.py).
+work_bell_register("notify", lambda: ring(notify_wake))

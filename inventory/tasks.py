@@ -1,13 +1,12 @@
-import logging
+"""Celery tasks of the notify queue (CELERY_TASK_ROUTES): mails and chat posts, never a sale."""
 
 from celery import shared_task
-from kombu.exceptions import OperationalError as BrokerError
-from redis import RedisError
+from django.conf import settings
 
-from .alerts import AlertNotSent, low_stock_alert_send, low_stock_alerts_due
+from common.ringing import bell_heard, bell_not_yet_rung, ring
+
+from .notify import notify_drain
 from .waitlist import waitlist_notify
-
-log = logging.getLogger(__name__)
 
 
 @shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
@@ -16,24 +15,17 @@ def waitlist_notify_task(product_id: int) -> int:
     return waitlist_notify(product_id=product_id)
 
 
-@shared_task(acks_late=True, autoretry_for=(AlertNotSent,), retry_backoff=True, max_retries=5)
-def low_stock_alert_send_task(alert_id: int) -> int:
-    """Idempotent: each channel is marked sent once it went out, and a retry sends only the others."""
-    return low_stock_alert_send(alert_id=alert_id)
-
-
 @shared_task(ignore_result=True)
-def low_stock_alerts_sweep() -> str:
-    """Periodic (beat): ring again for alerts whose bell was lost or whose retry wait is over."""
-    due = low_stock_alerts_due()
-    for alert_id in due:
-        low_stock_alert_ring(alert_id=alert_id)
-    return f"rang for {len(due)} low-stock alert(s)"
+def notify_wake() -> str:
+    """Send the due alert deliveries and staff notices (inventory/notify.py); failures stay recorded
+    on their rows for their next try, or for staff."""
+    bell_heard("notify")
+    sent, failed = notify_drain(seconds=settings.DRAIN_SECONDS)
+    return f"sent {sent}, {len(failed)} failed"
 
 
-def low_stock_alert_ring(*, alert_id: int) -> None:
-    """Publish the bell; the alert is committed already, so a broker outage only delays it."""
-    try:
-        low_stock_alert_send_task.delay(alert_id)
-    except (BrokerError, RedisError, OSError) as exc:
-        log.warning("could not ring for low-stock alert %s (%s): the sweeper will send it", alert_id, exc)
+def notify_ring() -> None:
+    """Wake a notify worker (one bell in flight); the rows are committed already, so a broker
+    outage only delays them until the sweep rings."""
+    if bell_not_yet_rung("notify"):
+        ring(notify_wake)

@@ -6,11 +6,12 @@ from djstripe.event_handlers import djstripe_receiver
 from djstripe.models import Event
 from djstripe.signals import WEBHOOK_SIGNALS
 
+from common.ringing import BELL_TTL_MS, bell_not_yet_rung, ring
+from common.work import work_bell_register
 from inventory.signals import demo_catalogue_wanted, reconcile_requested, stock_moved
 
 from . import tasks
 from .audit import unfinished_purchase_work
-from .ringing import BELL_TTL_MS, bell_not_yet_rung, ring
 from .intake.services import OWNED_EVENT_TYPES, intake_record
 from .offline.catalogue import demo_catalogue_import
 from .settlement.records import link_sync_wanted
@@ -38,6 +39,11 @@ def stock_moved_sync_payment_link(sender, product_id: int, **kwargs):
 def ring_fulfilment(sender, **kwargs):
     if bell_not_yet_rung("fulfilment"):
         ring(tasks.fulfilment_wake, countdown=0)
+
+
+# The sweep's bells (common/work.py), for work whose bell after commit was lost.
+work_bell_register("sales", lambda: ring(tasks.fulfilment_wake))
+work_bell_register("stripe", lambda: ring(tasks.settlement_wake))
 
 
 @receiver(stripe_work_recorded)

@@ -5,16 +5,19 @@ No task retries through Celery: Stripe failures are retried from the job rows th
 task's message never carries work that exists nowhere else.
 """
 
+from datetime import timedelta
+
 from celery import shared_task
 from django.conf import settings
 
-from .ringing import bell_heard, ring
+from common.ringing import bell_heard, ring
+from common.work import work_sweep
+
 from .bells import ring_settlement_later
 from .fulfilment.checkouts import checkouts_follow_lapsing, holds_release_expired
 from .fulfilment.held import held_sessions_lapsed_record
 from .fulfilment.purchases import intake_drain, intake_waiting
 from .settlement.runner import settlement_drain, settlement_next_due_in
-from .sweeper import durable_work_overdue
 
 
 @shared_task(ignore_result=True)
@@ -42,13 +45,10 @@ def settlement_wake() -> str:
 
 @shared_task(ignore_result=True)
 def durable_work_sweep() -> str:
-    """Periodic (beat) and at worker start: ring for anything left waiting longer than it should."""
-    overdue = durable_work_overdue()
-    if overdue.fulfilment:
-        ring(fulfilment_wake)
-    if overdue.settlement:
-        ring(settlement_wake)
-    return str(overdue)
+    """Periodic (beat): ring for any kind of durable work left waiting longer than it should
+    (common/work.py; the sales, stripe and notify queues alike). It only rings."""
+    rung = work_sweep(grace=timedelta(seconds=settings.DURABLE_SWEEP_GRACE_SECONDS))
+    return f"rang {', '.join(rung) or 'nothing'}"
 
 
 @shared_task(ignore_result=True)

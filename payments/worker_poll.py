@@ -1,10 +1,13 @@
-"""The worker's own sweeper: a thread in every Celery worker that looks at PostgreSQL itself.
+"""The worker's own sweep: a thread in every Celery worker that looks at PostgreSQL itself.
 
 Bells travel through Redis, and so does beat's sweep. When Redis drops, a Celery worker may stop
 consuming until it is restarted (its reconnect can hang), so the last line of defence must not
-need the broker: at start-up and every DURABLE_SWEEP_SECONDS this thread drains any work that has
-waited longer than DURABLE_SWEEP_GRACE_SECONDS, straight from PostgreSQL. Normally the bells get
-there first and it finds nothing to do (two indexed EXISTS queries).
+need the broker: at start-up and every DURABLE_SWEEP_SECONDS this thread runs the work engine's
+sweep (common/work.py), which rings the bell of each queue with work that waited longer than
+DURABLE_SWEEP_GRACE_SECONDS. It never sends or calls anything outside itself: the one exception
+is a worker that takes the sales queue, which applies overdue sales here, because applying a sale
+touches PostgreSQL only and must not wait for the broker. Normally the bells get there first and
+it finds nothing to do (one indexed EXISTS query per kind).
 
 Loaded by swagstore/celery.py before Django is set up, so the app's own modules (which need loaded
 models) are imported only in the thread.
@@ -12,6 +15,7 @@ models) are imported only in the thread.
 
 import logging
 import threading
+from datetime import timedelta
 
 from celery import bootsteps
 from django.conf import settings
@@ -27,8 +31,10 @@ class PostgresSweeper(bootsteps.StartStopStep):
         super().__init__(worker, **kwargs)
         self.stopping = threading.Event()
         self.thread: threading.Thread | None = None
+        self.queues: set[str] = set()
 
     def start(self, worker):
+        self.queues = set(worker.app.amqp.queues.consume_from)
         self.thread = threading.Thread(target=self._loop, name="postgres-sweeper", daemon=True)
         self.thread.start()
 
@@ -37,36 +43,25 @@ class PostgresSweeper(bootsteps.StartStopStep):
 
     def _loop(self) -> None:
         while not self.stopping.is_set():
-            _sweep_once()
+            sweep_once(takes_sales=settings.WORK_QUEUES["sales"] in self.queues)
             self.stopping.wait(settings.DURABLE_SWEEP_SECONDS)
 
 
-def _sweep_once() -> None:
+def sweep_once(*, takes_sales: bool) -> None:
     # Here, not at the top: this module loads before django.setup() (swagstore/celery.py), and these
     # import models.
+    from common.work import work_sweep
+    # (the same reason: models)
     from .fulfilment.purchases import intake_drain
-    from .settlement.runner import settlement_drain
-    from .sweeper import durable_work_overdue
+
+    def drain_sales() -> int:
+        return intake_drain(seconds=settings.DRAIN_SECONDS, batch_size=settings.FULFILMENT_BATCH_SIZE)
 
     try:
-        overdue = durable_work_overdue()
-        if overdue.fulfilment:
-            applied = intake_drain(seconds=settings.DRAIN_SECONDS, batch_size=settings.FULFILMENT_BATCH_SIZE)
-            log.warning("postgres sweeper applied %s event(s) no bell announced", applied)
-        if overdue.settlement:
-            ran = settlement_drain(seconds=settings.DRAIN_SECONDS)
-            log.warning("postgres sweeper ran %s Stripe job(s) no bell announced", ran)
-        _send_due_low_stock_alerts()
+        work_sweep(grace=timedelta(seconds=settings.DURABLE_SWEEP_GRACE_SECONDS),
+                   drain={"sales": drain_sales} if takes_sales else None)
     except Exception:  # the database may be away too: try again next round, on a new connection
         log.exception("postgres sweeper round failed")
         connection.close()
     finally:
         close_old_connections()
-
-
-def _send_due_low_stock_alerts() -> None:
-    # Here, not at the top: this module loads from swagstore/celery.py before django.setup().
-    from inventory.alerts import low_stock_alerts_send_due
-
-    if sent := low_stock_alerts_send_due():
-        log.warning("postgres sweeper sent %s low-stock alert(s) no bell announced", sent)

@@ -5,16 +5,15 @@ its batch, from the signed event's own object: plain updates of the store's rows
 An event older than the last read of Stripe (an import, or a newer event) changes nothing.
 """
 
-import logging
+from django.db import DataError, IntegrityError, transaction
 
-from django.db import DatabaseError, transaction
+from common.work import work_quarantine
 
 from inventory.catalogue import product_details_from_stripe, variant_price_from_stripe
 
+from ..kinds import INTAKE
 from ..models import IntakeEvent
 from .stripe_catalogue import details_from_product_event, entry_from_price_event
-
-log = logging.getLogger(__name__)
 
 
 def catalogue_events_apply(*, intakes: list[IntakeEvent], objects: dict) -> list[int]:
@@ -27,10 +26,8 @@ def catalogue_events_apply(*, intakes: list[IntakeEvent], objects: dict) -> list
         try:
             with transaction.atomic():
                 _apply(intake.event_type, obj, intake.event_created)
-        except (DatabaseError, KeyError, TypeError) as exc:
-            log.error("catalogue event %s not applied: %s", intake.event_id, exc)
-            IntakeEvent.objects.filter(pk=intake.pk).update(state=IntakeEvent.State.FAILED,
-                                                            last_error=f"not applied: {exc}"[:500])
+        except (IntegrityError, DataError, KeyError, TypeError) as exc:
+            work_quarantine(INTAKE, pks=[intake.pk], reason=f"not applied: {type(exc).__name__}: {exc}")
             continue
         done.append(intake.pk)
     return done

@@ -10,24 +10,29 @@ gets its Order, and each capture or refund it needs is recorded as a Stripe job 
 transaction. No Stripe call is made on the way to a decision.
 """
 
+import logging
 import time
 from dataclasses import dataclass
 
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 from djstripe.models import Event
 
 from common.ids import uuid_or_none
+from common.work import work_quarantine, work_tries_failed
 from inventory import selectors as inventory_selectors
 from inventory.exceptions import InsufficientStock
 from inventory.services import Sale, SaleBatchOutcome, StockLine, stock_sell_batch
 
 from ..catalogue.events import catalogue_events_apply
 from ..intake.services import PURCHASE_EVENT_TYPES
+from ..kinds import INTAKE
 from ..models import Checkout, IntakeEvent, LinkSync, Order, OrderLine, StripeJob
 from ..settlement.records import stripe_jobs_record
 from .held import held_checkout_follow_session, held_checkouts_for_sessions
 from .sessions import PurchasedLine, lines_from_line_items, lines_from_session, link_products, session_is_paid_purchase
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -41,22 +46,73 @@ class _Purchase:
 def intake_apply_batch(*, limit: int) -> int:
     """Decide up to `limit` ready events; returns how many were claimed (0: nothing to do).
 
+    An event that cannot be applied is set aside (failed, with its reason) and the rest of its batch
+    is applied in the same pass: the batch runs under one savepoint, and if it raises, each event
+    runs again alone, in Stripe's order (the outcome never depends on how a batch is cut). A
+    failure of the whole batch that may pass (a lost connection, a deadlock) counts a try on each
+    event instead; INTAKE_MAX_ATTEMPTS such tries set them aside too.
+
     Locks: the claimed intake rows (skipping rows other workers hold), then the products of the
     batch through inventory.services. Triggers (after commit): broadcasts, the settlement bell.
     """
-    with transaction.atomic():
-        intakes = list(IntakeEvent.objects.select_for_update(skip_locked=True)
-                       .filter(state=IntakeEvent.State.READY).order_by("event_created", "event_id")[:limit])
-        if not intakes:
-            return 0
-        objects = dict(Event.objects.filter(id__in=[i.event_id for i in intakes]).values_list("id", "data"))
-        objects = {event_id: data.get("object") or {} for event_id, data in objects.items()}
-        done = _apply_purchases([i for i in intakes if i.kind == IntakeEvent.Kind.PURCHASE], objects)
-        done += _follow_payments([i for i in intakes if i.kind == IntakeEvent.Kind.PAYMENT], objects)
-        done += catalogue_events_apply(intakes=[i for i in intakes if i.kind == IntakeEvent.Kind.CATALOGUE],
-                                       objects=objects)
-        IntakeEvent.objects.filter(pk__in=done).update(state=IntakeEvent.State.DONE, done_at=timezone.now())
-    return len(intakes)
+    claimed: list[int] = []
+    try:
+        with transaction.atomic():
+            intakes = list(IntakeEvent.objects.select_for_update(skip_locked=True)
+                           .filter(state=IntakeEvent.State.READY).order_by("event_created", "event_id")[:limit])
+            claimed = [i.pk for i in intakes]
+            if intakes:
+                _apply_quarantining(intakes)
+    except PASSING_ERRORS as exc:
+        _count_try(claimed, exc)
+        raise
+    return len(claimed)
+
+
+# Errors of the moment, not of an event: the batch is tried again, and each counts a try.
+PASSING_ERRORS = (OperationalError, InterfaceError)
+
+
+def _apply_quarantining(intakes: list[IntakeEvent]) -> None:
+    objects = dict(Event.objects.filter(id__in=[i.event_id for i in intakes]).values_list("id", "data"))
+    objects = {event_id: data.get("object") if isinstance(data, dict) else None for event_id, data in objects.items()}
+    try:
+        with transaction.atomic():
+            _apply(intakes, objects)
+        return
+    except PASSING_ERRORS:
+        raise
+    except Exception as exc:  # one bad event: find it, keep the others
+        log.warning("batch of %s events failed (%s: %s): applying them one by one", len(intakes),
+                    type(exc).__name__, exc)
+    for intake in intakes:
+        try:
+            with transaction.atomic():
+                _apply([intake], objects)
+        except PASSING_ERRORS:
+            raise
+        except Exception as exc:
+            work_quarantine(INTAKE, pks=[intake.pk], reason=f"not applied: {type(exc).__name__}: {exc}")
+
+
+def _apply(intakes: list[IntakeEvent], objects: dict) -> None:
+    objects = {i.event_id: objects.get(i.event_id) for i in intakes}
+    if any(not isinstance(obj, dict) for obj in objects.values()):
+        raise ValueError("the stored event has no data.object")
+    done = _apply_purchases([i for i in intakes if i.kind == IntakeEvent.Kind.PURCHASE], objects)
+    done += _follow_payments([i for i in intakes if i.kind == IntakeEvent.Kind.PAYMENT], objects)
+    done += catalogue_events_apply(intakes=[i for i in intakes if i.kind == IntakeEvent.Kind.CATALOGUE],
+                                   objects=objects)
+    IntakeEvent.objects.filter(pk__in=done).update(state=IntakeEvent.State.DONE, done_at=timezone.now())
+
+
+def _count_try(claimed: list[int], exc: Exception) -> None:
+    if not claimed:
+        return
+    try:
+        work_tries_failed(INTAKE, pks=claimed, error=f"{type(exc).__name__}: {exc}")
+    except PASSING_ERRORS as again:  # the database is away too: the next try counts
+        log.warning("could not count the failed try of %s events: %s", len(claimed), again)
 
 
 def _apply_purchases(intakes: list[IntakeEvent], objects: dict) -> list[int]:
@@ -87,8 +143,11 @@ def _apply_purchases(intakes: list[IntakeEvent], objects: dict) -> list[int]:
             waiting.append(intake)
             continue
         elif lines.unmatched or not lines.matched:
-            plain_orders.append(_order(session, intake, stores, link_product, Order.Status.UNMATCHED,
-                                       "No product of ours for: " + (", ".join(lines.unmatched) or "an empty session")))
+            # No Order: once staff add the product (or fix the price), a retry sells it.
+            work_quarantine(INTAKE, pks=[intake.pk], reason="not applied: no product of ours for "
+                            + (", ".join(lines.unmatched) or "an empty session"))
+            seen.add(session.get("id"))
+            continue
         else:
             purchases.append(_Purchase(intake, session, lines.matched, _order(session, intake, stores, link_product,
                                                                               Order.Status.FULFILLED, "")))

@@ -8,18 +8,10 @@ Celery message, a Redis outage or a killed worker delays work but never loses it
 from django.db import models
 from django.db.models import Q
 
+from common.work import WorkRow
 
-class LeasedWork(models.Model):
-    """Retry bookkeeping for work that calls Stripe: a worker leases a row for at most
-    `locked_until`; a worker that dies simply lets the lease lapse and the row is taken again."""
-
-    attempts = models.PositiveIntegerField(default=0)
-    next_attempt_at = models.DateTimeField(db_index=True)
-    locked_until = models.DateTimeField(null=True, blank=True)
-    last_error = models.CharField(max_length=500, blank=True)
-
-    class Meta:
-        abstract = True
+# The engine's bookkeeping (attempts, lease, last error, failed_at): common/work.py.
+LeasedWork = WorkRow
 
 
 class IntakeEvent(LeasedWork):
@@ -35,7 +27,7 @@ class IntakeEvent(LeasedWork):
         READY = "ready", "Ready to apply"
         AWAITING_LINES = "awaiting_lines", "Waiting for line items from Stripe"
         DONE = "done", "Applied"
-        FAILED = "failed", "Stripe refused what it needs: staff to check"
+        FAILED = "failed", "Set aside with its reason: staff to check"
 
     event_id = models.CharField(max_length=255, unique=True)
     event_type = models.CharField(max_length=64)

@@ -4,7 +4,10 @@ transaction), so a job is never done without its outcome or the outcome kept wit
 from django.db import transaction
 from django.utils import timezone
 
+from common.work import work_quarantine
+
 from ..checkout.services import checkout_mark
+from ..kinds import STRIPE_JOB
 from ..models import Checkout, Order, StripeJob
 
 FINAL_ORDER_STATUSES = {Order.Status.REFUNDED, Order.Status.CANCELLED, Order.Status.IGNORED}
@@ -47,7 +50,7 @@ def payment_problem(*, job: StripeJob, note: str) -> None:
         elif job.checkout_id:
             checkout = Checkout.objects.select_for_update().get(pk=job.checkout_id)
             checkout_mark(checkout_id=checkout.pk, status=checkout.status, note=note)
-        job_finish(job=job, state=StripeJob.State.FAILED, error=note)
+        work_quarantine(STRIPE_JOB, pks=[job.pk], reason=note)
 
 
 def job_finish(*, job: StripeJob, state: str, error: str = "") -> None:

@@ -4,25 +4,27 @@ A claim is a lease: SELECT … FOR UPDATE SKIP LOCKED picks due rows no one hold
 (set in the same short transaction) keeps them ours while we talk to Stripe outside any
 transaction. A worker that dies lets its lease lapse and another takes the row again; the job's
 key makes Stripe replay, not repeat, what was already done. Failures Stripe calls temporary are
-retried with exponential backoff (Stripe's Retry-After wins); refusals stop the job for staff.
+retried with exponential backoff (Stripe's Retry-After wins) up to STRIPE_MAX_ATTEMPTS tries;
+refusals, and jobs out of tries, are set aside for staff (common/work.py).
 """
 
 import logging
-import random
 import time
-from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import F, Q
+from django.db import InterfaceError, OperationalError, transaction
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
+
+from common.work import WorkKind, work_claim, work_quarantine, work_try_failed
+from common.work import retry_delay as backoff
 
 from ..bells import ring_settlement_on_commit
 from ..fulfilment.follow import checkout_follow_run, line_items_fetch
 from ..fulfilment.held import session_expire_run
 from ..gateway import GatewayRejected, GatewayUnavailable
-from ..models import IntakeEvent, LinkSync, StripeJob
+from ..kinds import INTAKE, LINK_SYNC, STRIPE_JOB
+from ..models import StripeJob
 from .links import link_sync_run
 from .money import payment_capture, payment_give_back
 from .outcomes import payment_problem
@@ -35,13 +37,14 @@ def settlement_drain(*, seconds: float) -> int:
     """Run due jobs and link syncs until none is due or `seconds` have passed; returns how many ran."""
     deadline, ran = time.monotonic() + seconds, 0
     while time.monotonic() < deadline:
-        jobs, syncs = _claim(StripeJob, Q(state=StripeJob.State.PENDING)), _claim(LinkSync, Q(wanted__gt=F("synced")))
+        jobs = work_claim(STRIPE_JOB, limit=CLAIM_BATCH, lease_seconds=_lease_seconds())
+        syncs = work_claim(LINK_SYNC, limit=CLAIM_BATCH, lease_seconds=_lease_seconds())
         if not jobs and not syncs:
             break
         for job in jobs:
-            _run(job, _job_handler(job))
+            _run(STRIPE_JOB, job, _job_handler(job))
         for sync in syncs:
-            _run(sync, lambda s=sync: link_sync_run(sync=s))
+            _run(LINK_SYNC, sync, lambda s=sync: link_sync_run(sync=s))
         ran += len(jobs) + len(syncs)
     return ran
 
@@ -49,23 +52,10 @@ def settlement_drain(*, seconds: float) -> int:
 def settlement_next_due_in() -> float | None:
     """Seconds until a pending job or sync can next be claimed (0: now); None if none waits."""
     when = Greatest("next_attempt_at", Coalesce("locked_until", "next_attempt_at"))
-    nexts = [StripeJob.objects.filter(state=StripeJob.State.PENDING).annotate(when=when)
-             .order_by("when").values_list("when", flat=True).first(),
-             LinkSync.objects.filter(wanted__gt=F("synced")).annotate(when=when)
-             .order_by("when").values_list("when", flat=True).first()]
+    nexts = [kind.model.objects.filter(kind.waiting, failed_at__isnull=True).annotate(when=when)
+             .order_by("when").values_list("when", flat=True).first() for kind in (STRIPE_JOB, LINK_SYNC)]
     nexts = [n for n in nexts if n is not None]
     return max((min(nexts) - timezone.now()).total_seconds(), 0.0) if nexts else None
-
-
-def _claim(model, pending: Q) -> list:
-    now = timezone.now()
-    free = Q(locked_until__isnull=True) | Q(locked_until__lt=now)
-    with transaction.atomic():
-        ids = list(model.objects.select_for_update(skip_locked=True).filter(pending, free, next_attempt_at__lte=now)
-                   .order_by("next_attempt_at").values_list("pk", flat=True)[:CLAIM_BATCH])
-        model.objects.filter(pk__in=ids).update(locked_until=now + timedelta(seconds=_lease_seconds()),
-                                                attempts=F("attempts") + 1)
-    return list(model.objects.filter(pk__in=ids).order_by("next_attempt_at"))
 
 
 def _lease_seconds() -> float:
@@ -82,45 +72,40 @@ def _job_handler(job: StripeJob):
     return lambda: HANDLERS[job.action](job=job)
 
 
-def _run(row, work) -> None:
+def _run(kind: WorkKind, row, work) -> None:
     try:
         work()
     except GatewayUnavailable as exc:
-        _retry_later(row, exc)
+        _retry_later(kind, row, str(exc), retry_after=exc.retry_after)
     except GatewayRejected as exc:
-        _refused(row, exc)
+        _refused(kind, row, exc)
+    except (OperationalError, InterfaceError) as exc:  # our database, for a moment
+        _retry_later(kind, row, f"{type(exc).__name__}: {exc}", retry_after=None)
+    except Exception as exc:  # a job that cannot run as recorded: set aside, the others go on
+        work_quarantine(kind, pks=[row.pk], reason=f"{type(exc).__name__}: {exc}")
 
 
-def _retry_later(row, exc: GatewayUnavailable) -> None:
-    delay = retry_delay(attempts=row.attempts, retry_after=exc.retry_after)
-    log.warning("%s: Stripe unavailable (%s); attempt %s, next in %.1f s", row, exc, row.attempts, delay)
+def _retry_later(kind: WorkKind, row, error: str, *, retry_after: float | None) -> None:
+    delay = retry_delay(attempts=row.attempts, retry_after=retry_after)
+    log.warning("%s: Stripe unavailable (%s); attempt %s, next in %.1f s", row, error, row.attempts, delay)
     with transaction.atomic():
-        type(row).objects.filter(pk=row.pk).update(next_attempt_at=timezone.now() + timedelta(seconds=delay),
-                                                   locked_until=None, last_error=str(exc)[:500])
-        ring_settlement_on_commit(countdown=delay)
+        if work_try_failed(kind, row, error=error, delay=delay) is not None:
+            ring_settlement_on_commit(countdown=delay)
 
 
 def retry_delay(*, attempts: int, retry_after: float | None) -> float:
     """Exponential backoff with full jitter, capped; Stripe's Retry-After is a floor. After
-    STRIPE_RETRY_FAST_ATTEMPTS tries the job waits the cap each time, but it is never dropped."""
+    STRIPE_RETRY_FAST_ATTEMPTS tries the job waits the cap each time, until STRIPE_MAX_ATTEMPTS."""
     base, cap = settings.STRIPE_RETRY_BASE_SECONDS, settings.STRIPE_RETRY_MAX_SECONDS
     if attempts >= settings.STRIPE_RETRY_FAST_ATTEMPTS:
-        delay = cap
-    else:
-        delay = min(cap, base * 2 ** max(attempts - 1, 0)) * random.uniform(0.5, 1.0)
-    return max(delay, retry_after or 0.0)
+        return max(cap, retry_after or 0.0)
+    return backoff(attempts=attempts, base=base, cap=cap, floor=retry_after or 0.0)
 
 
-def _refused(row, exc: GatewayRejected) -> None:
-    log.error("%s: Stripe refused (%s)", row, exc)
+def _refused(kind: WorkKind, row, exc: GatewayRejected) -> None:
     if isinstance(row, StripeJob):
         if row.action == StripeJob.Action.LINE_ITEMS:
-            IntakeEvent.objects.filter(pk=row.intake_id).update(state=IntakeEvent.State.FAILED,
-                                                                last_error=str(exc)[:500])
+            work_quarantine(INTAKE, pks=[row.intake_id], reason=f"Stripe refused its line items: {exc}")
         payment_problem(job=row, note=f"Stripe refused: {exc}")
         return
-    # A link Stripe refuses to change: keep trying at the slowest pace, staff see last_error.
-    LinkSync.objects.filter(pk=row.pk).update(
-        next_attempt_at=timezone.now() + timedelta(seconds=settings.STRIPE_RETRY_MAX_SECONDS),
-        locked_until=None, last_error=f"refused: {exc}"[:500])
-
+    work_quarantine(kind, pks=[row.pk], reason=f"Stripe refused: {exc}")

@@ -12,6 +12,7 @@ from pathlib import Path
 import environ
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -210,6 +211,17 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # 'hostname'") when Redis drops and comes back (celery/kombu#582); we never use `celery control`.
 CELERY_WORKER_ENABLE_REMOTE_CONTROL = False
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_QUEUE", default="swagstore")
+# Bulkheads (README, "Workers"): each kind of work drains from its own queue, named from CELERY_QUEUE,
+# so a slow chat webhook, a Stripe outage or a backlog of refunds never delays the next sale. The
+# Procfile's `sales` worker takes the sales queue only; the plain CELERY_QUEUE carries the sweeps.
+WORK_QUEUES = {role: f"{CELERY_TASK_DEFAULT_QUEUE}-{role}" for role in ("sales", "stripe", "notify")}
+# A worker started without -Q takes every queue (a laptop, a test); the Procfile's workers name theirs.
+CELERY_TASK_QUEUES = [Queue(name) for name in (CELERY_TASK_DEFAULT_QUEUE, *WORK_QUEUES.values())]
+CELERY_TASK_ROUTES = {
+    "payments.tasks.fulfilment_wake": {"queue": WORK_QUEUES["sales"]},
+    "payments.tasks.settlement_wake": {"queue": WORK_QUEUES["stripe"]},
+    "inventory.tasks.*": {"queue": WORK_QUEUES["notify"]},
+}
 
 # --- Stripe. No key means offline: the gateway records the calls it would make. ---
 STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", default="")
@@ -257,13 +269,24 @@ STRIPE_RATE_LIMIT = env.float("STRIPE_RATE_LIMIT", default=20.0)
 STRIPE_RETRY_BASE_SECONDS = env.float("STRIPE_RETRY_BASE_SECONDS", default=2.0)
 STRIPE_RETRY_MAX_SECONDS = env.float("STRIPE_RETRY_MAX_SECONDS", default=300.0)
 STRIPE_RETRY_FAST_ATTEMPTS = env.int("STRIPE_RETRY_FAST_ATTEMPTS", default=9)
+# Tries before a piece of work is set aside for staff (common/work.py): nothing retries for ever in
+# silence. A Stripe job's 20 tries span about an hour (backoff to STRIPE_RETRY_MAX_SECONDS); an
+# event that keeps failing its batch for a reason that may pass (a lost connection, a deadlock) 5.
+STRIPE_MAX_ATTEMPTS = env.int("STRIPE_MAX_ATTEMPTS", default=20)
+INTAKE_MAX_ATTEMPTS = env.int("INTAKE_MAX_ATTEMPTS", default=5)
+ALERT_MAX_ATTEMPTS = env.int("ALERT_MAX_ATTEMPTS", default=8)
+# Work waiting longer than this (not failed, not done) shows as stuck on the staff dashboard.
+WORK_STUCK_SECONDS = env.float("WORK_STUCK_SECONDS", default=300.0)
 # --- The booth's day (README): low-stock alerts and the end-of-day report. ---
 # Who gets low-stock e-mails; empty: every active user with an address who may count a booth.
 LOW_STOCK_ALERT_EMAILS = env.list("LOW_STOCK_ALERT_EMAILS", default=[])
 # A chat channel's incoming webhook (POST JSON with a "text" field); empty: e-mail only.
 LOW_STOCK_WEBHOOK_URL = env("LOW_STOCK_WEBHOOK_URL", default="")
+# A total deadline per send (connect, send, answer), not per read: common/outbound.py.
 LOW_STOCK_WEBHOOK_TIMEOUT_SECONDS = env.float("LOW_STOCK_WEBHOOK_TIMEOUT_SECONDS", default=10.0)
-LOW_STOCK_ALERT_SWEEP_SECONDS = env.float("LOW_STOCK_ALERT_SWEEP_SECONDS", default=60.0)
+# The webhook never goes to loopback, private or link-local addresses, unless inside one of these
+# networks (CIDR, e.g. 10.1.2.0/24 for a chat bridge on the deploy's own network).
+LOW_STOCK_WEBHOOK_ALLOWED_NETWORKS = env.list("LOW_STOCK_WEBHOOK_ALLOWED_NETWORKS", default=[])
 # Stripe's fee on a captured card payment, to show what cancelled authorisations saved: amount ×
 # percent / 100 (rounded half up) + fixed, in the currency's smallest unit. Stripe's standard US price.
 STRIPE_FEE_PERCENT = Decimal(env("STRIPE_FEE_PERCENT", default="2.9"))
@@ -271,8 +294,6 @@ STRIPE_FEE_FIXED = env.int("STRIPE_FEE_FIXED", default=30)
 CELERY_BEAT_SCHEDULE = {
     "durable-work-sweep": {"task": "payments.tasks.durable_work_sweep", "schedule": DURABLE_SWEEP_SECONDS},
     "checkouts-sweep": {"task": "payments.tasks.checkouts_sweep", "schedule": 30.0},
-    "low-stock-alerts-sweep": {"task": "inventory.tasks.low_stock_alerts_sweep",
-                               "schedule": LOW_STOCK_ALERT_SWEEP_SECONDS},
 }
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="swag@localhost")

@@ -11,7 +11,7 @@ from kombu.exceptions import OperationalError
 from inventory.models import Product
 from payments import tasks
 from payments.models import IntakeEvent, Order
-from payments.worker_poll import _sweep_once
+from payments.worker_poll import sweep_once
 from tests.payments.helpers import purchase, stocked_product
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -47,7 +47,8 @@ def test_the_sweeper_applies_what_no_bell_announced_exactly_once(stripe_fake, we
     event = purchase(stripe_fake, product)
     assert webhook.post(client, event).status_code == 200
     broker_down.undo()  # Redis is back
-    IntakeEvent.objects.update(received_at=timezone.now() - timedelta(seconds=10))  # pending a while
+    IntakeEvent.objects.update(received_at=timezone.now() - timedelta(seconds=10),
+                               next_attempt_at=timezone.now() - timedelta(seconds=10))  # pending a while
 
     tasks.durable_work_sweep.delay()
     assert webhook.post(client, event).status_code == 200  # a late redelivery changes nothing
@@ -89,9 +90,10 @@ def test_the_workers_own_postgres_sweeper_needs_no_broker(stripe_fake, webhook, 
     product = stocked_product(stripe_fake, 1)
     event = purchase(stripe_fake, product)
     assert webhook.post(client, event).status_code == 200
-    IntakeEvent.objects.update(received_at=timezone.now() - timedelta(seconds=10))
-    # when: the sweeper thread's round (it reads PostgreSQL only)
-    _sweep_once()
+    IntakeEvent.objects.update(received_at=timezone.now() - timedelta(seconds=10),
+                               next_attempt_at=timezone.now() - timedelta(seconds=10))
+    # when: the sweeper thread's round in a worker that takes the sales queue (it reads PostgreSQL only)
+    sweep_once(takes_sales=True)
     # then
     assert Order.objects.get(checkout_session_id=event["data"]["object"]["id"]).status == Order.Status.FULFILLED
     assert Product.objects.get(pk=product.pk).inventory == 0
