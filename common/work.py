@@ -28,7 +28,7 @@ import logging
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db import models, transaction
 from django.db.models import F, Q
@@ -165,7 +165,7 @@ class WorkProblem:
     kind: WorkKind
     failed: int
     stuck: int
-    oldest: timedelta | None  # the oldest failed or stuck row's age
+    oldest: datetime  # when the oldest failed or stuck row failed or was recorded
 
     @property
     def count(self) -> int:
@@ -184,7 +184,7 @@ def work_problems(*, stuck_after: timedelta) -> list[WorkProblem]:
             continue
         oldest = [t for t in (failed.order_by("failed_at").values_list("failed_at", flat=True).first(),
                               stuck.order_by(kind.born).values_list(kind.born, flat=True).first()) if t]
-        problems.append(WorkProblem(kind, *counts, oldest=now - min(oldest) if oldest else None))
+        problems.append(WorkProblem(kind, *counts, oldest=min(oldest)))
     return problems
 
 
@@ -195,7 +195,7 @@ def work_problem_lines(*, stuck_after: timedelta, limit: int = 20) -> list[str]:
         rows = kind.model.objects.filter(Q(failed_at__isnull=False) | (
             kind.waiting & Q(**{f"{kind.born}__lt": now - stuck_after})))
         for row in rows.order_by("pk")[:limit]:
-            state = "failed" if row.failed_at else "stuck"
+            state = "failed" if row.failed_at else "still waiting"
             lines.append(f"{kind.label} {kind.describe(row)} {state}" + (f": {row.last_error}" if row.last_error else ""))
     return lines
 

@@ -13,13 +13,14 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from common.admin_readonly import ReadOnlyAdminMixin
+from common.admin_work import SetAsideFilter, WorkAdmin
 
 from . import selectors
 from .alerts import low_stock_alert_check
 from .exceptions import InvalidStockChange
 from .catalogue import product_family_fields_set
 from .models import (LowStockAlert, LowStockAlertDelivery, Product, Reservation, StockImport, StockMovement, Store,
-                     WaitlistEntry)
+                     WaitlistEntry, WorkFailureNotice)
 from .services import product_link_pause, product_scan_code_renew, stock_increase, stock_set
 from .stock_csv import stock_csv_export
 
@@ -356,6 +357,26 @@ class LowStockAlertAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ("product__name", "product__stripe_product_id")
     date_hierarchy = "crossed_at"
     inlines = (LowStockAlertDeliveryInline,)
+
+
+@admin.register(LowStockAlertDelivery)
+class LowStockAlertDeliveryAdmin(WorkAdmin):
+    """Each channel of each alert: sent, waiting for its next try, or set aside with its reason."""
+
+    work_kind = "alert_delivery"
+    list_display = ("alert", "channel", "sent_at", "attempts", "next_attempt_at", "failed_at", "last_error")
+    list_filter = (SetAsideFilter, "channel")
+    list_select_related = ("alert__product__store",)
+
+
+@admin.register(WorkFailureNotice)
+class WorkFailureNoticeAdmin(WorkAdmin):
+    """What staff were told about failed work, by which channel, and whether it went out."""
+
+    work_kind = "work_notice"
+    list_display = ("created_at", "subject", "channel", "sent_at", "attempts", "failed_at", "last_error")
+    list_filter = (SetAsideFilter, "channel")
+    search_fields = ("subject", "text")
 
 
 @admin.register(StockImport)

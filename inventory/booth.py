@@ -5,15 +5,22 @@ booth screen, and static/js/booth.js re-reads the sales figures (which a stock m
 carry, and which change as time passes) from the JSON views below on each stock message.
 """
 
+from datetime import timedelta
+
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.views.decorators import staff_member_required
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.timesince import timesince
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from common.lookups import or_404
+from common.work import work_problems
 
 from . import selectors
 from .routing import stock_feed_path
@@ -89,8 +96,25 @@ def staff_dashboard(request):
         "today_start": data["today_start"],
         "stores": stores,
         "feeds": [stock_feed_path(store.pk) for store in stores],
+        "work_problems": work_problem_banner(),
     }
     return render(request, "inventory/dashboard.html", context)
+
+
+def work_problem_banner() -> list[dict]:
+    """Failed and stuck work of every kind (common/work.py): what it is, how much, since when, where to act."""
+    stuck_after = timedelta(seconds=settings.WORK_STUCK_SECONDS)
+    banner = []
+    for problem in work_problems(stuck_after=stuck_after):
+        parts = [ngettext("%(n)d failed", "%(n)d failed", problem.failed) % {"n": problem.failed}] if problem.failed else []
+        if problem.stuck:
+            parts.append(ngettext("%(n)d waiting over %(age)s", "%(n)d waiting over %(age)s", problem.stuck)
+                         % {"n": problem.stuck, "age": timesince(timezone.now() - stuck_after)})
+        opts = problem.kind.model._meta
+        url = reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist") + ("?failed=yes" if problem.failed else "")
+        banner.append({"label": problem.kind.label, "text": ", ".join(parts), "url": url,
+                       "oldest": problem.oldest, "oldest_age": timesince(problem.oldest)})
+    return banner
 
 
 @staff_member_required

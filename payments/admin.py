@@ -4,6 +4,7 @@ Orders change only through fulfilment and settlement, Stripe calls only through 
 from django.contrib import admin, messages
 
 from common.admin_readonly import ReadOnlyAdminMixin
+from common.admin_work import SetAsideFilter, WorkAdmin
 from common.money import money
 from inventory.admin import StoreAdmin
 from inventory.models import Store
@@ -98,27 +99,33 @@ class OfflineStripeObjectAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(IntakeEvent)
-class IntakeEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    """Every Stripe event we act on and how far its work has come (pending work is visible here)."""
+class IntakeEventAdmin(WorkAdmin):
+    """Every Stripe event we act on and how far its work has come (pending and failed work is visible
+    here, with its reason; failed events can be retried once the cause is fixed)."""
 
-    list_display = ("event_type", "object_id", "state", "event_created", "received_at", "done_at", "last_error")
-    list_filter = ("state", "kind", "event_type")
+    work_kind = "intake"
+    list_display = ("event_type", "object_id", "state", "attempts", "event_created", "received_at", "done_at",
+                    "last_error")
+    list_filter = (SetAsideFilter, "state", "kind", "event_type")
     search_fields = ("event_id", "object_id")
 
 
 @admin.register(StripeJob)
-class StripeJobAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class StripeJobAdmin(WorkAdmin):
     """Captures, cancels, refunds and reads waiting for (or refused by) Stripe."""
 
+    work_kind = "stripe_job"
     list_display = ("key", "action", "state", "attempts", "next_attempt_at", "last_error", "created_at")
-    list_filter = ("state", "action")
+    list_filter = (SetAsideFilter, "state", "action")
     search_fields = ("key", "payment_intent_id")
     raw_id_fields = ("order", "checkout", "intake")
 
 
 @admin.register(LinkSync)
-class LinkSyncAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ("product", "wanted", "synced", "attempts", "next_attempt_at", "last_error")
+class LinkSyncAdmin(WorkAdmin):
+    work_kind = "link_sync"
+    list_display = ("product", "wanted", "synced", "attempts", "next_attempt_at", "failed_at", "last_error")
+    list_filter = (SetAsideFilter,)
     raw_id_fields = ("product",)
 
 

@@ -11,6 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from django.core import mail
 from django.core.mail.backends.locmem import EmailBackend
+from django.urls import reverse
 from django.utils import timezone
 
 from inventory.notify import AlertNotSent, low_stock_alert_send
@@ -246,3 +247,31 @@ def test_buyers_crossing_the_threshold_together_raise_one_alert(alert_settings):
 
     assert LowStockAlert.objects.filter(product=mug).count() == 1
     assert len(mail.outbox) == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("url, what", [("http://127.0.0.1:9/hooks/booth", "127.0.0.1, a loopback address"),
+                                       ("http://10.0.0.7/hooks/booth", "10.0.0.7, a private address"),
+                                       ("http://169.254.169.254/latest/meta-data/",
+                                        "169.254.169.254, a link-local (metadata) address")])
+def test_an_alert_webhook_to_a_private_address_is_refused_with_its_reason(
+        alert_settings, url, what, caplog, admin_client, django_capture_on_commit_callbacks):
+    # given: a chat webhook URL that points inside the deploy's own network
+    alert_settings.LOW_STOCK_WEBHOOK_URL = url
+    mug = low_stock_product(4, 3)
+
+    # when: the product crosses its threshold
+    with django_capture_on_commit_callbacks(execute=True):
+        sell(mug, 1, "private")
+
+    # then: the mail went, the webhook was refused before connecting and set aside with the reason,
+    # staff were told by mail, and the reason is in the log and in the admin's list of failed deliveries
+    delivery = LowStockAlertDelivery.objects.get(alert__product=mug, channel=WEBHOOK)
+    assert delivery.sent_at is None and delivery.failed_at is not None and delivery.attempts == 1
+    assert what in delivery.last_error and "refused" in delivery.last_error
+    assert subjects()[0] == f"Low stock: Enamel mug ({mug.store.name})"
+    assert [s for s in subjects() if s.startswith("Set aside: Low-stock alert")] == [
+        f"Set aside: Low-stock alert {delivery.alert_id} by webhook"]
+    assert any(what in record.getMessage() for record in caplog.records)
+    page = admin_client.get(reverse("admin:inventory_lowstockalertdelivery_changelist") + "?failed=yes")
+    assert what in page.content.decode()

@@ -3,13 +3,14 @@ from datetime import timedelta
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from common.work import work_problem_lines
 from inventory.selectors import stock_drift
 from inventory.signals import reconcile_requested
 
 
 class Command(BaseCommand):
-    help = ("Check every product's stock against its ledger, and that every stored purchase was applied; "
-            "exit non-zero naming anything that drifted or never finished.")
+    help = ("Check every product's stock against its ledger, that every stored purchase was applied, and "
+            "that no work failed or waits; exit non-zero naming anything that drifted, failed or never finished.")
 
     def add_arguments(self, parser):
         parser.add_argument("--grace-seconds", type=float, default=0.0,
@@ -23,11 +24,12 @@ class Command(BaseCommand):
             problems.append(f"Stock differs from the ledger for {len(drifted)} product(s): "
                             + "; ".join(_drift_line(d) for d in drifted))
         older_than = timezone.now() - timedelta(seconds=grace_seconds)
+        if work := work_problem_lines(stuck_after=timedelta(seconds=grace_seconds)):
+            problems.append(f"{len(work)} piece(s) of work failed or not finished: " + "; ".join(work))
         unfinished = [line for _, found in reconcile_requested.send(sender=Command, older_than=older_than)
                       for line in found]
         if unfinished:
-            problems.append(f"{len(unfinished)} stored purchase(s) or payment step(s) never finished: "
-                            + "; ".join(unfinished))
+            problems.append(f"{len(unfinished)} stored purchase(s) never applied: " + "; ".join(unfinished))
         if problems:
             raise CommandError(" ".join(problems))
         self.stdout.write(self.style.SUCCESS("Stock matches the ledger for every product, "
