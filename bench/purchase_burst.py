@@ -60,8 +60,9 @@ sys.path.insert(0, str(ROOT))
 from tests.fakes.stripe import StripeFake, events  # noqa: E402
 
 PG = "postgres://postgres@127.0.0.1:5432/"
-REDIS_URL = "redis://127.0.0.1:6379/12"
-QUEUE = PREFIX = "swagstore-bench-burst"
+# BENCH_REDIS_URL / BENCH_QUEUE: when several people share the machine, each their own.
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
+QUEUE = PREFIX = os.environ.get("BENCH_QUEUE", "swagstore-bench-burst")
 SECRET = "whsec_bench_burst"
 UNIT_AMOUNT = 2500
 MAX_ATTEMPTS = 8
@@ -171,13 +172,20 @@ def start_web(b) -> tuple[list[Service], list[str]]:
 
 
 def start_worker(b) -> Service:
-    """The Procfile's worker on the bench queue, once it logged "ready."."""
-    command = [str(BIN / "celery"), "-A", "swagstore", "worker", "--loglevel=info",
-               f"--concurrency={b.args.worker_concurrency}", "-Q", QUEUE]
-    worker = Service("worker", command, b.env, b.rundir)
-    b.stack.callback(worker.stop)
-    worker.wait_for(lambda: " ready." in worker.log(), 90, "'ready.' line")
-    return worker
+    """The Procfile's workers on the bench queues (queue names derived from CELERY_QUEUE as the app
+    does): `sales` with --worker-concurrency, and `stripe` and `notify` as one process (a small
+    deploy), each once it logged "ready."; returns the sales worker."""
+    workers = []
+    for name, queues, concurrency in (("worker", f"{QUEUE}-sales", b.args.worker_concurrency),
+                                      ("worker-other", f"{QUEUE},{QUEUE}-stripe,{QUEUE}-notify", 2)):
+        command = [str(BIN / "celery"), "-A", "swagstore", "worker", "--loglevel=info", "-n", f"{name}@%h",
+                   f"--concurrency={concurrency}", "-Q", queues]
+        worker = Service(name, command, b.env, b.rundir)
+        b.stack.callback(worker.stop)
+        workers.append(worker)
+    for worker in workers:
+        worker.wait_for(lambda w=worker: " ready." in w.log(), 90, "'ready.' line")
+    return workers[0]
 
 
 # ------------------------------------------------------------------ database, data, checks

@@ -2,7 +2,8 @@
 
 - A **total** deadline per send: connecting, sending and reading the answer's status line together.
   (A per-read timeout lets an endpoint that trickles a byte every few seconds hold a worker for ever.)
-- No redirects: a 3xx is an answer, reported, never followed.
+- No redirects: a 3xx is a failed try (tried again later, within the caller's bounded tries),
+  reported, never followed.
 - Never to loopback, private, link-local (169.254.169.254, cloud metadata), multicast or reserved
   addresses: the name is resolved once, every address it resolves to is checked, and the connection
   goes to a checked address (so the name cannot resolve elsewhere between check and connect).
@@ -24,11 +25,12 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 class OutboundRefused(Exception):
-    """The send cannot succeed as configured (a refused address, a redirect, a 4xx): retrying will not help."""
+    """The send cannot succeed as configured (a refused address, a 4xx): retrying will not help."""
 
 
 class OutboundFailed(Exception):
-    """The send failed in a way that may pass (timeout, connection refused, 5xx, 429): try again later."""
+    """The send failed in a way that may pass (timeout, connection refused, 5xx, 429, a redirect):
+    try again later."""
 
 
 def post_json(url: str, payload: dict, *, deadline_seconds: float, headers: dict | None = None,
@@ -127,8 +129,8 @@ def _left(deadline: float) -> float:
 def _judge(status: int, url: str) -> int:
     if 200 <= status < 300:
         return status
-    if 300 <= status < 400:
-        raise OutboundRefused(f"answered HTTP {status} (a redirect): not followed; fix the URL {url}")
+    if 300 <= status < 400:  # maybe a maintenance page for a while: tried again, never followed
+        raise OutboundFailed(f"answered HTTP {status} (a redirect): not followed; if it lasts, fix the URL {url}")
     if status in (408, 425, 429) or status >= 500:
         raise OutboundFailed(f"answered HTTP {status}")
     raise OutboundRefused(f"answered HTTP {status}")

@@ -27,7 +27,6 @@ from .alerts import alert_recipients, low_stock_mail, low_stock_payload
 from .models import LowStockAlertDelivery, WorkFailureNotice
 
 log = logging.getLogger(__name__)
-RETRY_BASE_SECONDS, RETRY_MAX_SECONDS = 30, 3600
 CLAIM_BATCH = 10
 
 ALERT_DELIVERY = work_kind_register(WorkKind(
@@ -86,7 +85,8 @@ def _send(kind: WorkKind, row) -> str | None:
         return str(exc)
     except Exception as exc:  # any channel's failure is recorded; the other channels still go
         error = f"{type(exc).__name__}: {exc}"
-        delay = retry_delay(attempts=row.attempts, base=RETRY_BASE_SECONDS, cap=RETRY_MAX_SECONDS)
+        delay = retry_delay(attempts=row.attempts, base=settings.ALERT_RETRY_BASE_SECONDS,
+                            cap=settings.ALERT_RETRY_MAX_SECONDS)
         work_try_failed(kind, row, error=error, delay=delay)
         log.warning("%s %s not sent (try %s): %s", kind.label, kind.describe(row), row.attempts, error)
         return error

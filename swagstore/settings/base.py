@@ -275,6 +275,9 @@ STRIPE_RETRY_FAST_ATTEMPTS = env.int("STRIPE_RETRY_FAST_ATTEMPTS", default=9)
 STRIPE_MAX_ATTEMPTS = env.int("STRIPE_MAX_ATTEMPTS", default=20)
 INTAKE_MAX_ATTEMPTS = env.int("INTAKE_MAX_ATTEMPTS", default=5)
 ALERT_MAX_ATTEMPTS = env.int("ALERT_MAX_ATTEMPTS", default=8)
+# An alert channel that failed waits 30 s, doubling to an hour, between tries (8 tries: about an hour).
+ALERT_RETRY_BASE_SECONDS = env.float("ALERT_RETRY_BASE_SECONDS", default=30.0)
+ALERT_RETRY_MAX_SECONDS = env.float("ALERT_RETRY_MAX_SECONDS", default=3600.0)
 # Work waiting longer than this (not failed, not done) shows as stuck on the staff dashboard.
 WORK_STUCK_SECONDS = env.float("WORK_STUCK_SECONDS", default=300.0)
 # --- The booth's day (README): low-stock alerts and the end-of-day report. ---

@@ -87,7 +87,7 @@ def test_a_redirect_is_reported_never_followed(endpoint):
         handler.end_headers()
 
     hook = endpoint(redirect)
-    with pytest.raises(OutboundRefused, match="redirect"):
+    with pytest.raises(OutboundFailed, match="307 .a redirect.: not followed"):
         post_json(hook.url, {"text": "hi"}, deadline_seconds=5, allowed_networks=LOOPBACK_ALLOWED)
     assert target.hits == []
 

@@ -216,6 +216,7 @@ class AppStack:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.workers: list[Proc] = []
+        self.extra_env: dict[str, str] = {}  # what a test adds to every app process's environment
 
     def app_name(self, role: str) -> str:
         return f"faults-{self.tag}-{role}"
@@ -228,7 +229,7 @@ class AppStack:
             "DATABASE_URL": f"{self.database_url}{separator}application_name={self.app_name(role)}",
             "REDIS_URL": self.redis_url,
             "CELERY_TASK_ALWAYS_EAGER": "false",
-            "CELERY_QUEUE": f"faults-{self.tag}",
+            "CELERY_QUEUE": self.queue(),
             "CHANNEL_PREFIX": f"faults-{self.tag}",
             "STRIPE_SECRET_KEY": "sk_test_fake",
             "STRIPE_API_BASE": self.stripe_url,
@@ -243,7 +244,7 @@ class AppStack:
             "PYTHONUNBUFFERED": "1",
         }
         env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-        return env
+        return {**env, **self.extra_env}
 
     def launch_web(self) -> Proc:
         """The Procfile's web command: daphne --proxy-headers -b … -p $PORT swagstore.asgi:application."""
@@ -253,12 +254,19 @@ class AppStack:
         return self.processes.spawn("web", command, env=self.env("web"), ready=http_answers(self.url + "/"),
                                     app_name=self.app_name("web"))
 
-    def launch_worker(self) -> Proc:
-        """The Procfile's worker command, named apart, without chatter between workers."""
+    def queue(self, role: str = "") -> str:
+        """A queue's name as the app derives it from CELERY_QUEUE ("": the plain one, for the sweeps)."""
+        return f"faults-{self.tag}" + (f"-{role}" if role else "")
+
+    def launch_worker(self, queues: tuple[str, ...] | None = None) -> Proc:
+        """A Procfile worker command, named apart, without chatter between workers: `queues` are
+        roles ("sales", "stripe", "notify", "" for the plain queue); None takes every queue."""
         role = f"worker{len(self.workers) + 1}"
         command = [sys.executable, "-m", "celery", "-A", "swagstore", "worker", "--loglevel=info",
                    "--concurrency=2", "-n", f"{self.app_name(role)}@%h", "--without-gossip", "--without-mingle",
                    "--without-heartbeat"]
+        if queues is not None:
+            command += ["-Q", ",".join(self.queue(q) for q in queues)]
         worker = self.processes.spawn(role, command, env=self.env(role), ready=log_contains(" ready."),
                                       app_name=self.app_name(role))
         self.workers.append(worker)
@@ -278,7 +286,7 @@ class AppStack:
         for proc in launched:
             proc.wait_ready(timeout)
 
-    def start_worker(self, timeout: float = 60) -> Proc:
-        worker = self.launch_worker()
+    def start_worker(self, timeout: float = 60, queues: tuple[str, ...] | None = None) -> Proc:
+        worker = self.launch_worker(queues)
         worker.wait_ready(timeout)
         return worker

@@ -9,6 +9,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.db import connection
 
 from inventory.broadcast import product_group
@@ -34,7 +35,8 @@ def celery_worker_process(stripe_fake):
            "STRIPE_SECRET_KEY": "sk_test_fake", "STRIPE_API_BASE": stripe_fake.base_url,
            "STRIPE_TIMEOUT_SECONDS": "5"}
     process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "swagstore", "worker", "-Q", queue, "--concurrency", "2",
+        # no -Q: every queue derived from CELERY_QUEUE (sales, stripe, notify and the plain one)
+        [sys.executable, "-m", "celery", "-A", "swagstore", "worker", "--concurrency", "2",
          "--loglevel", "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat"],
         cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     output: list[str] = []
@@ -48,12 +50,20 @@ def celery_worker_process(stripe_fake):
 
     threading.Thread(target=read, daemon=True).start()
     assert ready.wait(60), "worker did not start:\n" + "".join(output)
-    previous = (celery_app.conf.task_always_eager, celery_app.conf.task_default_queue)
-    celery_app.conf.task_always_eager, celery_app.conf.task_default_queue = False, queue
+    conf, amqp = celery_app.conf, celery_app.amqp
+    previous = (conf.task_always_eager, conf.task_default_queue, conf.task_routes)
+    # This process publishes to the worker's queues: the same names, derived from its CELERY_QUEUE.
+    routes = {task: {"queue": route["queue"].replace(conf.task_default_queue, queue, 1)}
+              for task, route in settings.CELERY_TASK_ROUTES.items()}
+    conf.task_always_eager, conf.task_default_queue, conf.task_routes = False, queue, routes
+    amqp.flush_routes()
+    amqp.router = amqp.Router()
     try:
         yield output
     finally:
-        celery_app.conf.task_always_eager, celery_app.conf.task_default_queue = previous
+        conf.task_always_eager, conf.task_default_queue, conf.task_routes = previous
+        amqp.flush_routes()
+        amqp.router = amqp.Router()
         process.terminate()
         process.wait(20)
 
