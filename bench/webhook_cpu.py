@@ -64,7 +64,7 @@ def main() -> int:
     from django.test import Client
 
     from payments.receivers import ring_fulfilment, ring_settlement
-    from payments.signals import purchases_recorded, stripe_work_recorded
+    from payments.work.bells import purchases_recorded, stripe_work_recorded
 
     purchases_recorded.disconnect(ring_fulfilment)
     stripe_work_recorded.disconnect(ring_settlement)

@@ -14,8 +14,8 @@ from . import tasks
 from .audit import unfinished_purchase_work
 from .intake.services import OWNED_EVENT_TYPES, intake_record
 from .offline.catalogue import demo_catalogue_import
-from .settlement.records import link_sync_wanted
-from .signals import purchases_recorded, stripe_work_recorded
+from .work.bells import purchases_recorded, stripe_work_recorded
+from .work.records import link_sync_wanted
 
 # dj-stripe's catch-all receiver would re-fetch objects from Stripe inside the webhook request and
 # fail it (500) whenever Stripe is out of reach: we act on the signed body of the types we own and

@@ -13,7 +13,7 @@ from django.conf import settings
 from common.ringing import bell_heard, ring
 from common.work import work_sweep
 
-from .bells import ring_settlement_later
+from .work.bells import ring_settlement_later
 from .fulfilment.checkouts import checkouts_follow_lapsing, holds_release_expired
 from .fulfilment.held import held_sessions_lapsed_record
 from .fulfilment.purchases import intake_drain, intake_waiting

@@ -11,7 +11,7 @@ from common.work import work_quarantine
 
 from inventory.catalogue import product_details_from_stripe, variant_price_from_stripe
 
-from ..kinds import INTAKE
+from ..work.kinds import INTAKE
 from ..models import IntakeEvent
 from .stripe_catalogue import details_from_product_event, entry_from_price_event
 

@@ -16,7 +16,7 @@ from inventory.services import reservations_release_expired
 from ..checkout import services as checkouts
 from ..gateway import GatewayUnavailable
 from ..models import Checkout, StripeJob
-from ..settlement.records import stripe_job_record
+from ..work.records import stripe_job_record
 
 S = Checkout.Status
 

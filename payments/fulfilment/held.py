@@ -7,8 +7,8 @@ settlement job that expires a lapsed session, the buyer leaving Stripe's page):
 - expired: the units go back on sale;
 - open: nothing yet; Stripe may still take the payment, so the units stay held.
 
-Expiring a session (the hold lapsed, or the buyer left Stripe's page) is a settlement job that
-asks Stripe first: Stripe refuses to expire a session that is no longer open, and then the session
+Expiring a session (the hold lapsed, or the buyer left Stripe's page) is a settlement job
+(payments/settlement/held_sessions.py) that asks Stripe first: Stripe refuses to expire a session that is no longer open, and then the session
 is read, so if the buyer paid in the meantime the hold becomes the sale (never released under a
 paying buyer).
 """
@@ -21,10 +21,8 @@ from django.utils import timezone
 from common.ids import uuid_or_none
 
 from ..checkout.services import checkout_release
-from ..gateway import GatewayError, GatewayRejected, get_gateway
 from ..models import Checkout, StripeJob
-from ..settlement.outcomes import job_finish
-from ..settlement.records import stripe_job_record
+from ..work.records import stripe_job_record
 from .checkouts import checkout_follow_intent
 
 S = Checkout.Status
@@ -87,43 +85,3 @@ def held_session_expiry_record(*, checkout: Checkout) -> str:
     key = f"expire_session:checkout:{checkout.pk}"
     stripe_job_record(action=StripeJob.Action.EXPIRE_SESSION, key=key, checkout=checkout)
     return key
-
-
-def session_expire_run(*, job: StripeJob) -> None:
-    """The EXPIRE_SESSION job: the hold lapsed, or the buyer left Stripe's page."""
-    checkout = Checkout.objects.get(pk=job.checkout_id)
-    session = _expire_at_stripe(checkout)
-    with transaction.atomic():
-        held_checkout_follow_session(checkout_id=checkout.pk, session=session)
-        job_finish(job=job, state=StripeJob.State.DONE)
-
-
-def held_checkout_leave(*, checkout_id) -> bool:
-    """The buyer left Stripe's page (its cancel URL): expire the session and release the units now.
-
-    Returns False when Stripe could not be reached; the recorded job then finishes the work.
-    """
-    checkout = Checkout.objects.filter(pk=checkout_id).exclude(checkout_session_id="").first()
-    if checkout is None or checkout.status != Checkout.Status.RESERVED:
-        return True
-    with transaction.atomic():
-        key = held_session_expiry_record(checkout=checkout)
-    job = StripeJob.objects.get(key=key)
-    if job.state != StripeJob.State.PENDING:
-        return True
-    try:
-        session_expire_run(job=job)
-    except GatewayError:
-        return False  # the recorded job stays pending: the settlement worker retries it, or shows staff why not
-    return True
-
-
-def _expire_at_stripe(checkout: Checkout) -> dict:
-    gateway = get_gateway()
-    try:
-        return gateway.checkout_session_expire(checkout.checkout_session_id,
-                                               idempotency_key=f"expire:checkout:{checkout.pk}")
-    except GatewayRejected:
-        # Not open any more: paid (the hold becomes the sale) or expired already.
-        return gateway.checkout_session_retrieve(checkout.checkout_session_id)
-

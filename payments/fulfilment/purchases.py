@@ -26,9 +26,9 @@ from inventory.services import Sale, SaleBatchOutcome, StockLine, stock_sell_bat
 
 from ..catalogue.events import catalogue_events_apply
 from ..intake.services import PURCHASE_EVENT_TYPES
-from ..kinds import INTAKE
+from ..work.kinds import INTAKE
 from ..models import Checkout, IntakeEvent, LinkSync, Order, OrderLine, StripeJob
-from ..settlement.records import stripe_jobs_record
+from ..work.records import stripe_jobs_record
 from .held import held_checkout_follow_session, held_checkouts_for_sessions
 from .sessions import PurchasedLine, lines_from_line_items, lines_from_session, link_products, session_is_paid_purchase
 

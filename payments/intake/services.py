@@ -8,8 +8,8 @@ from djstripe.models import Event
 
 from common.work import work_quarantine
 
-from ..bells import ring_fulfilment_on_commit
-from ..kinds import INTAKE
+from ..work.bells import ring_fulfilment_on_commit
+from ..work.kinds import INTAKE
 from ..models import IntakeEvent
 from .schemas import event_object_refusal
 

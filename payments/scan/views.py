@@ -21,7 +21,7 @@ from ..checkout.held import NotOnSale, held_checkout_start
 from ..checkout.limits import TooManyOpenCheckouts
 from ..checkout.services import CheckoutRefused
 from ..checkout.views import WaitlistForm, checkout_or_404
-from ..fulfilment.held import held_checkout_leave
+from ..settlement.held_sessions import held_checkout_leave
 from ..gateway import GatewayError
 
 

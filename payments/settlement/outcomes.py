@@ -7,7 +7,7 @@ from django.utils import timezone
 from common.work import work_quarantine
 
 from ..checkout.services import checkout_mark
-from ..kinds import STRIPE_JOB
+from ..work.kinds import STRIPE_JOB
 from ..models import Checkout, Order, StripeJob
 
 FINAL_ORDER_STATUSES = {Order.Status.REFUNDED, Order.Status.CANCELLED, Order.Status.IGNORED}

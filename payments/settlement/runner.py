@@ -19,12 +19,12 @@ from django.utils import timezone
 from common.work import WorkKind, work_claim, work_quarantine, work_try_failed
 from common.work import retry_delay as backoff
 
-from ..bells import ring_settlement_on_commit
-from ..fulfilment.follow import checkout_follow_run, line_items_fetch
-from ..fulfilment.held import session_expire_run
+from ..work.bells import ring_settlement_on_commit
 from ..gateway import GatewayRejected, GatewayUnavailable
-from ..kinds import INTAKE, LINK_SYNC, STRIPE_JOB
+from ..work.kinds import INTAKE, LINK_SYNC, STRIPE_JOB
 from ..models import StripeJob
+from .follow import checkout_follow_run, line_items_fetch
+from .held_sessions import session_expire_run
 from .links import link_sync_run
 from .money import payment_capture, payment_give_back
 from .outcomes import payment_problem

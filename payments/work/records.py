@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from inventory.models import Product
 
-from ..bells import ring_settlement_on_commit
+from .bells import ring_settlement_on_commit
 from ..models import Checkout, IntakeEvent, LinkSync, Order, StripeJob
 
 

@@ -8,7 +8,7 @@ from django.db.models import F, Q
 
 from common.work import WorkKind, work_kind_register
 
-from .models import IntakeEvent, LinkSync, StripeJob
+from ..models import IntakeEvent, LinkSync, StripeJob
 
 INTAKE = work_kind_register(WorkKind(
     name="intake", label="Stripe event", model=IntakeEvent, queue="sales",

@@ -6,8 +6,14 @@ recorded.
 """
 
 from django.db import transaction
+from django.dispatch import Signal
 
-from .signals import purchases_recorded, stripe_work_recorded
+# Sent after the commit that recorded work, so the receivers (payments/receivers.py) can wake a
+# worker: services never depend on tasks, and tasks never on a message.
+# Intake events are ready for fulfilment.
+purchases_recorded = Signal()
+# Stripe jobs or Payment Link syncs are due.
+stripe_work_recorded = Signal()
 
 
 def ring_fulfilment_on_commit() -> None:

@@ -5,11 +5,11 @@ tell what was bought, and a checkout's PaymentIntent after one of its events."""
 from django.db import transaction
 from django.utils import timezone
 
-from ..bells import ring_fulfilment_on_commit
+from ..fulfilment.checkouts import checkout_follow_intent
 from ..gateway import get_gateway
 from ..models import Checkout, IntakeEvent, StripeJob
-from ..settlement.outcomes import job_finish
-from .checkouts import checkout_follow_intent
+from ..work.bells import ring_fulfilment_on_commit
+from .outcomes import job_finish
 
 
 def line_items_fetch(*, job: StripeJob) -> None:
