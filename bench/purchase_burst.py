@@ -212,12 +212,10 @@ def pgbench_tps(rundir: Path, database: str, seconds: int = 5) -> float:
 
 
 def webhook_path() -> str:
-    from django.urls import reverse
-
-    from payments.endpoints import webhook_endpoint_configure
+    from payments.endpoints import webhook_endpoint_configure, webhook_endpoint_path
 
     endpoint, _ = webhook_endpoint_configure(secret=SECRET, site_url="http://127.0.0.1")
-    return reverse("djstripe:djstripe_webhook_by_uuid", kwargs={"uuid": endpoint.djstripe_uuid})
+    return webhook_endpoint_path(endpoint)
 
 
 @dataclass

@@ -39,13 +39,11 @@ def prepare(pool: bool) -> None:
 
 
 def deliveries(count: int) -> tuple[str, list[tuple[str, str]]]:
-    from django.urls import reverse
-
-    from payments.endpoints import webhook_endpoint_configure
+    from payments.endpoints import webhook_endpoint_configure, webhook_endpoint_path
     from tests.fakes.stripe import events
 
     endpoint, _ = webhook_endpoint_configure(secret=SECRET, site_url="http://testserver")
-    url = reverse("djstripe:djstripe_webhook_by_uuid", kwargs={"uuid": endpoint.djstripe_uuid})
+    url = webhook_endpoint_path(endpoint)
     bodies = [events.body_of(events.checkout_session_completed(session_id=f"cs_cpu_{secrets.token_hex(8)}",
                                                                payment_intent=None,
                                                  payment_link="plink_cpu", amount_total=1000)) for _ in range(count)]

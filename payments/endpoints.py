@@ -20,10 +20,19 @@ def webhook_endpoint_configure(*, secret: str, site_url: str) -> tuple[WebhookEn
                                        status=WebhookEndpointStatus.enabled, stripe_data={})
         endpoint.secret = secret
         endpoint.save()
-        path = reverse("djstripe:djstripe_webhook_by_uuid", kwargs={"uuid": endpoint.djstripe_uuid})
-        WebhookEndpoint.objects.filter(pk=endpoint.pk).update(url=f"{site_url}{path}")
+        WebhookEndpoint.objects.filter(pk=endpoint.pk).update(url=f"{site_url}{webhook_endpoint_path(endpoint)}")
     return endpoint, created
 
 
 def webhook_endpoint_local() -> WebhookEndpoint | None:
     return WebhookEndpoint.objects.filter(id=LOCAL_ENDPOINT_ID).first()
+
+
+def webhook_endpoint_path(endpoint: WebhookEndpoint) -> str:
+    """The path Stripe posts this endpoint's events to (unchanged since dj-stripe's own view served it)."""
+    return reverse("stripe_webhook", kwargs={"uuid": endpoint.djstripe_uuid})
+
+
+def webhook_endpoint_for_delivery(*, uuid) -> WebhookEndpoint | None:
+    """The endpoint a delivery names, with only what verifying it needs."""
+    return WebhookEndpoint.objects.only("secret", "djstripe_tolerance").filter(djstripe_uuid=uuid).first()

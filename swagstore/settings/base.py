@@ -55,7 +55,6 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "payments.middleware.DropWebhookSecretOverride",
     "payments.middleware.JsonApiSameOrigin",
     "csp.middleware.CSPMiddleware",
     # Last, as django-axes requires: it turns a locked-out login into its 429 page.
@@ -223,8 +222,6 @@ STRIPE_TIMEOUT_SECONDS = env.float("STRIPE_TIMEOUT_SECONDS", default=20.0)
 if STRIPE_API_BASE:
     STRIPE_API_HOST = STRIPE_API_BASE
 DJSTRIPE_FOREIGN_KEY_TO_FIELD = "id"
-# Store every verified event ourselves, without dj-stripe's default Stripe API calls.
-DJSTRIPE_WEBHOOK_EVENT_CALLBACK = "payments.intake.webhooks.store_verified_event"
 CHECKOUT_HOLD_MINUTES = env.int("CHECKOUT_HOLD_MINUTES", default=15)
 # Held checkout (QR buyers, payments/checkout/held.py): the buyer's hold, then Stripe's session,
 # which Stripe keeps open at least 30 minutes; the units stay held until the session's deadline

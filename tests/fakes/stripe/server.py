@@ -27,9 +27,10 @@ from .forms import decode_params, decode_tree
 from .payment_intents import PaymentIntents
 from .payment_links import PaymentLinks
 from .refunds import Refunds
+from .stripe_events import Events
 from .shapes import token
 
-RESOURCES = (CheckoutSessions, PaymentLinks, PaymentIntents, Refunds, Catalogue)
+RESOURCES = (CheckoutSessions, PaymentLinks, PaymentIntents, Refunds, Catalogue, Events)
 _IN_FLIGHT = object()
 
 
