@@ -219,6 +219,10 @@ STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", default="")
 STRIPE_API_BASE = env("STRIPE_API_BASE", default="")
 STRIPE_LIVE_MODE = env.bool("STRIPE_LIVE_MODE", default=False)
 STRIPE_TIMEOUT_SECONDS = env.float("STRIPE_TIMEOUT_SECONDS", default=20.0)
+# The API version every request to Stripe names (payments/gateway/live.py), so an SDK upgrade cannot
+# change the shapes we parse. Keep the webhook endpoint at Stripe on the same version (README,
+# "Stripe API version": how to upgrade both).
+STRIPE_API_VERSION = "2024-06-20"
 if STRIPE_API_BASE:
     STRIPE_API_HOST = STRIPE_API_BASE
 DJSTRIPE_FOREIGN_KEY_TO_FIELD = "id"
@@ -271,6 +275,15 @@ CELERY_BEAT_SCHEDULE = {
     "low-stock-alerts-sweep": {"task": "inventory.tasks.low_stock_alerts_sweep",
                                "schedule": LOW_STOCK_ALERT_SWEEP_SECONDS},
 }
+# --- Catch-up (payments/intake/catch_up.py): events whose webhook never came, listed from Stripe. ---
+STRIPE_CATCH_UP_SECONDS = env.float("STRIPE_CATCH_UP_SECONDS", default=120.0)
+STRIPE_CATCH_UP_OVERLAP_MINUTES = env.int("STRIPE_CATCH_UP_OVERLAP_MINUTES", default=10)
+STRIPE_CATCH_UP_GRACE_SECONDS = env.int("STRIPE_CATCH_UP_GRACE_SECONDS", default=60)
+STRIPE_CATCH_UP_FIRST_HOURS = env.int("STRIPE_CATCH_UP_FIRST_HOURS", default=24)
+CELERY_IMPORTS = ["payments.intake.tasks"]
+CELERY_BEAT_SCHEDULE["stripe-catch-up"] = {"task": "payments.intake.tasks.stripe_catch_up_periodic",
+                                           "schedule": STRIPE_CATCH_UP_SECONDS,
+                                           "options": {"expires": STRIPE_CATCH_UP_SECONDS}}
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="swag@localhost")
 PAYMENT_LINK_INACTIVE_MESSAGE = env(

@@ -32,6 +32,7 @@ For tests, on the fake (``stripe_fake`` fixture, or ``StripeFake()`` as a contex
     add_payment_intent(id, amount=, status=, capture_method=, metadata=)
     add_checkout_session(id, payment_intent=, line_items=[{price, product, quantity, unit_amount}], ...)
     add_event(event)                                               (Stripe keeps it; GET /v1/events lists it)
+    next_sessions_without_url(count=1)                            (the spec allows url: null)
     complete_session(session_id, capture_method=None) -> session   (the buyer pays)
     expire_session(session_id) -> session                          (expires_at passes)
     fail_next(method, path_regex, status=, times=, code=, message=)   stall_next(..., seconds=)   clear_faults()
