@@ -22,6 +22,10 @@ class DeliveryRefused(Exception):
     """Why a delivery may not be taken in: one sentence, safe to answer to anyone."""
 
 
+class SignatureMismatch(DeliveryRefused):
+    """Well formed and recent, but not signed with the secret we hold (perhaps an older copy of it)."""
+
+
 def delivery_event(*, body: bytes, signature: str, secret: str, tolerance: int) -> dict:
     """The signed event of this delivery, parsed; raises DeliveryRefused."""
     try:
@@ -48,7 +52,7 @@ def _check_signature(payload: str, signature: str, secret: str, tolerance: int) 
     try:
         stripe.WebhookSignature.verify_header(payload, signature, secret, tolerance)
     except stripe.SignatureVerificationError:
-        raise DeliveryRefused("The signature does not match this endpoint's secret.") from None
+        raise SignatureMismatch("The signature does not match this endpoint's secret.") from None
 
 
 def _signed_at(signature: str) -> int | None:

@@ -1,8 +1,8 @@
 """The Stripe webhook endpoint: one plain view, no dj-stripe view or callback in the way.
 
-Look the endpoint up once, check the signature once and parse once (payments/intake/deliveries.py),
-store the event and its intake row in one transaction (payments/intake/events.py), answer 200. A
-delivery that is unsigned, wrongly signed, signed too long ago or too far ahead, or not an Event is
+Look the endpoint's secret up (kept a few seconds per process: payments/endpoints.py), check the
+signature once and parse once (payments/intake/deliveries.py), store the event and its intake row in
+one transaction (payments/intake/events.py), answer 200. A delivery that is unsigned, wrongly signed, signed too long ago or too far ahead, or not an Event is
 refused with 400 and its reason, and nothing of it is stored. No delivery row is kept for an
 accepted delivery: its Event row is the record (admin: Events), and a refusal is a log line.
 """
@@ -13,8 +13,8 @@ from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from ..endpoints import webhook_endpoint_for_delivery
-from .deliveries import DeliveryRefused, delivery_event
+from ..endpoints import webhook_endpoint_secret
+from .deliveries import DeliveryRefused, SignatureMismatch, delivery_event
 from .events import stripe_event_store
 
 log = logging.getLogger(__name__)
@@ -26,16 +26,26 @@ def stripe_webhook(request, uuid):
     signature = request.headers.get("Stripe-Signature")
     if not signature:
         return _refuse("The Stripe-Signature header is missing.")
-    endpoint = webhook_endpoint_for_delivery(uuid=uuid)
-    if endpoint is None:
-        raise Http404("No webhook endpoint here.")
     try:
-        data = delivery_event(body=request.body, signature=signature, secret=endpoint.secret,
-                              tolerance=endpoint.djstripe_tolerance)
+        data = _signed_event(request.body, signature, uuid)
     except DeliveryRefused as refused:
         return _refuse(str(refused))
     event = stripe_event_store(data=data)
     return HttpResponse(event.id, content_type="text/plain; charset=utf-8")
+
+
+def _signed_event(body: bytes, signature: str, uuid) -> dict:
+    endpoint = webhook_endpoint_secret(uuid=uuid)
+    if endpoint is None:
+        raise Http404("No webhook endpoint here.")
+    try:
+        return delivery_event(body=body, signature=signature, secret=endpoint.secret, tolerance=endpoint.tolerance)
+    except SignatureMismatch:
+        # The secret may have been rotated since this process read it: read it again, verify once more.
+        rotated = webhook_endpoint_secret(uuid=uuid, fresh=True)
+        if rotated is None or rotated.secret == endpoint.secret:
+            raise
+        return delivery_event(body=body, signature=signature, secret=rotated.secret, tolerance=rotated.tolerance)
 
 
 def _refuse(reason: str) -> HttpResponseBadRequest:
