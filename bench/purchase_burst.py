@@ -2,15 +2,17 @@
 """A burst of Payment Link purchases of ONE product on the real stack: ingest, apply, page, Stripe.
 
     .venv/bin/python bench/purchase_burst.py [--purchases 1000] [--units 100] [--concurrency 32]
-        [--server daphne|uvicorn|gunicorn] [--web-processes 1] [--worker-concurrency 2]
+        [--server gunicorn|granian|uvicorn|daphne] [--web-processes 1] [--worker-concurrency 2]
         [--phases live,drain] [--timeout 300] [--database NAME] [--fresh-db] [--env KEY=VALUE]
         [--py-spy web.txt] [--json figures.json]
 
-Starts the Procfile's processes (web: daphne, or uvicorn / gunicorn with UvicornWorker to compare;
-a Celery worker and beat) on PostgreSQL (--database, default swagstore_bench_burst, created and
-migrated on first use, flushed every run; --fresh-db drops it first), Redis DB 12 with a queue and
-channel prefix of its own, and the Stripe fake (tests/fakes/stripe) in a process of its
-own, holding the PaymentIntents.
+Starts the Procfile's processes (web: gunicorn with UvicornWorker, or granian (ASGI, WebSockets
+on), uvicorn or daphne to compare; a Celery worker and beat) on PostgreSQL (--database, default
+swagstore_bench_burst, created and migrated on first use, flushed every run; --fresh-db drops it
+first), Redis DB 12 (or $BENCH_REDIS_URL) with a queue and channel prefix of its own ($BENCH_QUEUE),
+and the Stripe fake (tests/fakes/stripe) in a process of its own, holding the PaymentIntents.
+Before the phases, the reference: N do-nothing requests (GET answered 404) through the same server
+and client at the same concurrency, so the webhooks/s figure reads against what the server does alone.
 Each purchase is a paid single-line Payment Link session (automatic capture, 1 unit, amount_subtotal
 = unit price, usd); its checkout.session.completed event is signed (tests/fakes/stripe/events.py) and
 posted with aiohttp, `--concurrency` at a time, to /stripe/webhook/<uuid>/. A non-2xx answer or a
@@ -142,6 +144,9 @@ def web_commands(server: str, processes: int) -> list[tuple[list[str], int]]:
     if server == "uvicorn":
         return [([str(BIN / "uvicorn"), app, "--host", "127.0.0.1", "--port", str(port), "--workers", str(processes),
                   "--proxy-headers", "--no-access-log", "--lifespan", "off", "--log-level", "warning"], port)]
+    if server == "granian":
+        return [([str(BIN / "granian"), "--interface", "asgi", "--workers", str(processes), "--host", "127.0.0.1",
+                  "--port", str(port), "--ws", "--log-level", "warning", app], port)]
     return [([str(BIN / "gunicorn"), app, "-k", "uvicorn_worker.UvicornWorker", "-w", str(processes),
               "-b", f"127.0.0.1:{port}", "--log-level", "warning"], port)]
 
@@ -220,12 +225,10 @@ def pgbench_tps(rundir: Path, database: str, seconds: int = 5) -> float:
 
 
 def webhook_path() -> str:
-    from django.urls import reverse
-
-    from payments.endpoints import webhook_endpoint_configure
+    from payments.endpoints import webhook_endpoint_configure, webhook_endpoint_path
 
     endpoint, _ = webhook_endpoint_configure(secret=SECRET, site_url="http://127.0.0.1")
-    return reverse("djstripe:djstripe_webhook_by_uuid", kwargs={"uuid": endpoint.djstripe_uuid})
+    return webhook_endpoint_path(endpoint)
 
 
 @dataclass
@@ -362,6 +365,23 @@ async def post_all(urls: list[str], path: str, bodies: list[str], concurrency: i
 
         await asyncio.gather(*(lane() for _ in range(concurrency)))
     return posts
+
+
+async def do_nothing_rate(urls: list[str], count: int, concurrency: int) -> float:
+    """Requests/s for `count` GETs answered 404 (a do-nothing request) through the same server and client,
+    `concurrency` in flight: the reference that shows what the server costs, apart from the view."""
+    todo, done = iter(range(count)), []
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0),
+                                     timeout=aiohttp.ClientTimeout(total=30)) as session:
+        async def lane():
+            for i in todo:
+                async with session.get(urls[i % len(urls)] + "/bench-nothing-here/") as response:
+                    await response.read()
+                    done.append(response.status)
+
+        start = time.time()
+        await asyncio.gather(*(lane() for _ in range(concurrency)))
+        return len(done) / (time.time() - start)
 
 
 async def warm_up(urls: list[str]) -> None:
@@ -573,7 +593,7 @@ def parse_args():
     parser.add_argument("--purchases", type=int, default=1000, help="N signed purchases (1 unit each)")
     parser.add_argument("--units", type=int, default=100, help="K units in stock, K < N")
     parser.add_argument("--concurrency", type=int, default=32, help="posts in flight")
-    parser.add_argument("--server", choices=("daphne", "uvicorn", "gunicorn"), default="daphne")
+    parser.add_argument("--server", choices=("daphne", "uvicorn", "gunicorn", "granian"), default="gunicorn")
     parser.add_argument("--web-processes", type=int, default=1)
     parser.add_argument("--worker-concurrency", type=int, default=2)
     parser.add_argument("--phases", default="live,drain", help="comma-separated: live, drain")
@@ -623,6 +643,9 @@ def run(args, stack: ExitStack, rundir: Path) -> tuple[dict, list[str]]:
                                     str(rundir / "beat-schedule")], b.env, rundir).stop)
     start_worker(b)
     asyncio.run(warm_up(b.urls))
+    report["do_nothing_per_s"] = asyncio.run(do_nothing_rate(b.urls, args.purchases, args.concurrency))
+    print(f"reference: {args.purchases} do-nothing requests (GET answered 404), same server and client, "
+          f"concurrency {args.concurrency}: {report['do_nothing_per_s']:.0f}/s")
     problems = []
     for name, phase, title in PHASES:
         if name in args.phases.split(","):

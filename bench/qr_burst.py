@@ -148,14 +148,12 @@ def seed(mode: str, units: int):
 
 
 def run_link_mode(args, base: str) -> dict:
-    from django.urls import reverse
-
-    from payments.endpoints import webhook_endpoint_local
+    from payments.endpoints import webhook_endpoint_local, webhook_endpoint_path
     from payments.offline.simulator import checkout_session_completed
 
     product, calls_before = seed("payment_link", args.units), stripe_calls()
     endpoint = webhook_endpoint_local()
-    url = base + reverse("djstripe:djstripe_webhook_by_uuid", kwargs={"uuid": endpoint.djstripe_uuid})
+    url = base + webhook_endpoint_path(endpoint)
 
     async def crowd():
         # No client-side connection cap: each buyer is a phone of its own.

@@ -72,14 +72,12 @@ def new_product(units: int, tag: str):
 
 def payment_link_burst(buyers: int, units: int, threads: int):
     from django.test import Client
-    from django.urls import reverse
-
-    from payments.endpoints import webhook_endpoint_configure
+    from payments.endpoints import webhook_endpoint_configure, webhook_endpoint_path
     from payments.models import Order
     from payments.offline.simulator import checkout_session_completed
 
     endpoint, _ = webhook_endpoint_configure(secret="whsec_bench", site_url="http://testserver")
-    url = reverse("djstripe:djstripe_webhook_by_uuid", kwargs={"uuid": endpoint.djstripe_uuid})
+    url = webhook_endpoint_path(endpoint)
     product = new_product(units, "link")
     deliveries = [checkout_session_completed(product=product, quantity=1, capture_method="manual",
                                              secret="whsec_bench") for _ in range(buyers)]

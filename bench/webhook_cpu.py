@@ -4,7 +4,9 @@
 
 Posts `--deliveries` signed checkout.session.completed events through Django's test client, one
 thread, with the bells disconnected (nothing is applied: only verify, store, record the intake
-row). Prints wall and CPU time per webhook; `--profile` adds a pyinstrument tree of the loop.
+row). Prints wall and CPU time per webhook and, as the reference measured in the same run, per
+do-nothing request (a GET answered 404, through the same client and middleware); the difference
+is what the webhook view itself costs. `--profile` adds a pyinstrument tree of the webhook loop.
 Uses its own database (default swagstore_bench_webhook), created and migrated on first use.
 """
 
@@ -39,17 +41,28 @@ def prepare(pool: bool) -> None:
 
 
 def deliveries(count: int) -> tuple[str, list[tuple[str, str]]]:
-    from django.urls import reverse
-
-    from payments.endpoints import webhook_endpoint_configure
+    from payments.endpoints import webhook_endpoint_configure, webhook_endpoint_path
     from tests.fakes.stripe import events
 
     endpoint, _ = webhook_endpoint_configure(secret=SECRET, site_url="http://testserver")
-    url = reverse("djstripe:djstripe_webhook_by_uuid", kwargs={"uuid": endpoint.djstripe_uuid})
+    url = webhook_endpoint_path(endpoint)
     bodies = [events.body_of(events.checkout_session_completed(session_id=f"cs_cpu_{secrets.token_hex(8)}",
                                                                payment_intent=None,
                                                  payment_link="plink_cpu", amount_total=1000)) for _ in range(count)]
     return url, [(body, events.signature(body, SECRET)) for body in bodies]
+
+
+def do_nothing(client, count: int) -> tuple[float, float]:
+    """Wall and CPU seconds for `count` requests that do nothing (a 404), after a few to warm up."""
+    import logging
+
+    logging.getLogger("django.request").setLevel(logging.ERROR)  # not a "Not Found" line per request
+    for _ in range(20):
+        client.get("/bench-nothing-here/")
+    wall, cpu = time.perf_counter(), time.process_time()
+    for _ in range(count):
+        client.get("/bench-nothing-here/")
+    return time.perf_counter() - wall, time.process_time() - cpu
 
 
 def main() -> int:
@@ -70,6 +83,7 @@ def main() -> int:
     stripe_work_recorded.disconnect(ring_settlement)
     url, posts = deliveries(args.deliveries)
     client, profiler = Client(), None
+    nothing = do_nothing(client, args.deliveries)
     if args.profile:
         from pyinstrument import Profiler
 
@@ -88,6 +102,9 @@ def main() -> int:
     n = args.deliveries
     print(f"{n} webhooks, one thread, pool={'on' if args.pool else 'off'}: {n / wall:.0f}/s; "
           f"per webhook {1000 * wall / n:.2f} ms wall, {1000 * cpu / n:.2f} ms CPU")
+    print(f"reference, {n} do-nothing requests (404) in the same run: {n / nothing[0]:.0f}/s; "
+          f"per request {1000 * nothing[0] / n:.2f} ms wall, {1000 * nothing[1] / n:.2f} ms CPU; "
+          f"the view's own CPU: {1000 * (cpu - nothing[1]) / n:.2f} ms per webhook")
     return 0
 
 

@@ -1,21 +1,7 @@
-"""Request guards: dj-stripe's DEBUG-only secret override header, and writes to the JSON API.
-
-DropWebhookSecretOverride: with DEBUG on, dj-stripe verifies a webhook against any secret the request names in
-X-Djstripe-Webhook-Secret, so anyone who can reach a demo server could forge purchases. We
-always verify against the endpoint's own secret instead.
-"""
+"""Request guards: writes to the JSON API."""
 
 from django.conf import settings
 from django.http import JsonResponse
-
-
-class DropWebhookSecretOverride:
-    def __init__(self, get_response):
-        self.get_response = get_response
-
-    def __call__(self, request):
-        request.META.pop("HTTP_X_DJSTRIPE_WEBHOOK_SECRET", None)
-        return self.get_response(request)
 
 
 class JsonApiSameOrigin:

@@ -1,10 +1,6 @@
-"""Signal receivers: thin adapters from dj-stripe, inventory and our own bells to one service each."""
+"""Signal receivers: thin adapters from inventory and our own bells to one service each."""
 
 from django.dispatch import receiver
-from djstripe import event_handlers
-from djstripe.event_handlers import djstripe_receiver
-from djstripe.models import Event
-from djstripe.signals import WEBHOOK_SIGNALS
 
 from common.ringing import BELL_TTL_MS, bell_not_yet_rung, ring
 from common.work import work_bell_register
@@ -12,22 +8,9 @@ from inventory.signals import demo_catalogue_wanted, reconcile_requested, stock_
 
 from . import tasks
 from .audit import unfinished_purchase_work
-from .intake.services import OWNED_EVENT_TYPES, intake_record
 from .offline.catalogue import demo_catalogue_import
 from .work.bells import purchases_recorded, stripe_work_recorded
 from .work.records import link_sync_wanted
-
-# dj-stripe's catch-all receiver would re-fetch objects from Stripe inside the webhook request and
-# fail it (500) whenever Stripe is out of reach: we act on the signed body of the types we own and
-# only store the others (payments/intake/webhooks.py), so it is never wanted.
-for _signal in WEBHOOK_SIGNALS.values():
-    _signal.disconnect(event_handlers.handle_other_event, sender=Event)
-
-
-@djstripe_receiver(list(OWNED_EVENT_TYPES))
-def stripe_event_take_in(sender, event, **kwargs):
-    """Inside the webhook's transaction: the event's work becomes a row before we answer 2xx."""
-    intake_record(event=event)
 
 
 @receiver(stock_moved)

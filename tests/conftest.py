@@ -1,9 +1,8 @@
 """Shared fixtures: the webhook endpoint, the Stripe fake (tests/fakes/stripe), the factories."""
 
 import pytest
-from django.urls import reverse
 
-from payments.endpoints import webhook_endpoint_configure
+from payments.endpoints import webhook_endpoint_configure, webhook_endpoint_path
 from tests.fakes.stripe import events
 
 # The factories (make_store, make_product), and the Stripe fake's fixtures with the hook that fails a
@@ -32,7 +31,7 @@ class Webhook:
 
     def __init__(self, endpoint, secret: str):
         self.secret = secret
-        self.url = reverse("djstripe:djstripe_webhook_by_uuid", kwargs={"uuid": endpoint.djstripe_uuid})
+        self.url = webhook_endpoint_path(endpoint)
 
     def post(self, client, event: dict | str, *, signature: str | None = None, secret: str | None = None,
              timestamp: int | None = None):

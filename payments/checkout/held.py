@@ -8,6 +8,7 @@ Stripe says its session can no longer complete (payments/fulfilment/held.py deci
 expires lapsed sessions through settlement).
 """
 
+import logging
 from datetime import timedelta
 
 from django.conf import settings
@@ -16,20 +17,27 @@ from django.utils import timezone
 
 from inventory.models import Product
 
-from ..gateway import GatewayError, get_gateway
+from ..gateway import GatewayError, GatewayRejected, get_gateway
 from ..models import Checkout
 from .services import CheckoutRefused, CheckoutRequestLine, checkout_release, checkout_reserve
+
+log = logging.getLogger(__name__)
 
 
 class NotOnSale(CheckoutRefused):
     """Staff switched the product's sales off, or it has no price."""
 
 
+class SessionWithoutPaymentPage(GatewayRejected):
+    """Stripe created the session without a `url` (the spec allows it): nothing to send the buyer to."""
+
+
 def held_checkout_start(*, product: Product, quantity: int, client_ref: str) -> Checkout:
     """Hold `quantity` units of `product` for this client, then create their Checkout Session.
 
     Raises NotOnSale or CheckoutRefused (bad quantity), TooManyOpenCheckouts, InsufficientStock
-    (nothing held, no session), or GatewayError (the hold is released again, no session exists).
+    (nothing held, no session), or GatewayError (the hold is released again; no session exists, or
+    SessionWithoutPaymentPage: one without a page, expired at once).
     """
     if not product.on_sale or product.unit_amount <= 0:
         raise NotOnSale(f"{product.display_name} is not on sale right now.")
@@ -45,6 +53,7 @@ def held_checkout_start(*, product: Product, quantity: int, client_ref: str) -> 
         session = get_gateway().checkout_session_create(
             params=_session_params(checkout, product, quantity, session_until),
             idempotency_key=f"session:checkout:{checkout.pk}")
+        _payment_page_or_refuse(checkout, session)
     except GatewayError as exc:
         checkout_release(checkout_id=checkout.pk, status=Checkout.Status.FAILED,
                          note=f"Could not open Stripe's payment page: {exc}")
@@ -53,6 +62,21 @@ def held_checkout_start(*, product: Product, quantity: int, client_ref: str) -> 
                                                    session_expires_at=session_until)
     checkout.refresh_from_db()
     return checkout
+
+
+def _payment_page_or_refuse(checkout: Checkout, session: dict) -> None:
+    """Stripe's spec marks a session's `url` nullable: without one there is no page to send the buyer to,
+    so the session is expired at once (nobody can pay it) and the caller releases the hold."""
+    if session.get("url"):
+        return
+    Checkout.objects.filter(pk=checkout.pk).update(checkout_session_id=session["id"])
+    try:
+        get_gateway().checkout_session_expire(session["id"], idempotency_key=f"expire:checkout:{checkout.pk}")
+    except GatewayError as exc:
+        # Nobody has its address; if Stripe still took a payment, its event finds no hold and is refunded.
+        log.warning("checkout %s: session %s without url not expired: %s", checkout.pk, session["id"], exc)
+    raise SessionWithoutPaymentPage("Stripe opened the payment without a page to pay on",
+                                    code="checkout_session_without_url")
 
 
 def _session_params(checkout: Checkout, product: Product, quantity: int, session_until) -> dict:

@@ -22,7 +22,8 @@ def get_gateway():
     if not settings.STRIPE_SECRET_KEY and not settings.STRIPE_OFFLINE_ALLOWED:
         # Production without a key: refuse every payment rather than let the offline notebook "pay".
         raise GatewayUnavailable("Payments are not configured (no STRIPE_SECRET_KEY).")
-    return _gateway(settings.STRIPE_SECRET_KEY, settings.STRIPE_API_BASE, settings.STRIPE_TIMEOUT_SECONDS)
+    return _gateway(settings.STRIPE_SECRET_KEY, settings.STRIPE_API_BASE, settings.STRIPE_TIMEOUT_SECONDS,
+                    settings.STRIPE_API_VERSION)
 
 
 def gateway_is_offline() -> bool:
@@ -31,14 +32,14 @@ def gateway_is_offline() -> bool:
 
 
 @lru_cache(maxsize=4)
-def _gateway(api_key: str, api_base: str, timeout: float):
+def _gateway(api_key: str, api_base: str, timeout: float, api_version: str):
     if not api_key:
         # Here, not at the top: payments.offline builds on this package (calls, errors), and live
         # processes never load the offline notebook.
         from ..offline.gateway import OfflineGateway
 
         return OfflineGateway()
-    return LiveGateway(api_key=api_key, api_base=api_base, timeout=timeout)
+    return LiveGateway(api_key=api_key, api_version=api_version, api_base=api_base, timeout=timeout)
 
 
 def webhook_signature_header(payload: str, secret: str, timestamp: int) -> str:

@@ -16,10 +16,11 @@ from .ratelimit import StripeRateLimited, stripe_rate_wait
 class LiveGateway:
     mode = StripeCall.Mode.LIVE
 
-    def __init__(self, *, api_key: str, api_base: str = "", timeout: float = 20.0):
+    def __init__(self, *, api_key: str, api_version: str, api_base: str = "", timeout: float = 20.0):
         base = {"api": api_base} if api_base else None
+        # Pinned (settings.STRIPE_API_VERSION): the shapes Stripe answers in do not change when the SDK does.
         self._client = stripe.StripeClient(
-            api_key, base_addresses=base, max_network_retries=0,
+            api_key, stripe_version=api_version, base_addresses=base, max_network_retries=0,
             http_client=stripe.RequestsClient(timeout=timeout),
         )
 
@@ -115,17 +116,17 @@ class LiveGateway:
 
     def product_list(self) -> list[dict]:
         """Every active product of the account."""
-        return self._list_all("product.list", lambda params: self._client.v1.products.list(params),
+        return self._list_all("product.list", lambda params: self._client.v1.products.list(params).to_dict(),
                               {"active": True})
 
     def price_list(self) -> list[dict]:
         """Every active one-time price of the account (recurring prices are not for a booth)."""
-        return self._list_all("price.list", lambda params: self._client.v1.prices.list(params),
+        return self._list_all("price.list", lambda params: self._client.v1.prices.list(params).to_dict(),
                               {"active": True, "type": "one_time"})
 
     def payment_link_list(self) -> list[dict]:
         """Every Payment Link of the account, active or not (to find the ones a store made before)."""
-        return self._list_all("payment_link.list", lambda params: self._client.v1.payment_links.list(params), {})
+        return self._list_all("payment_link.list", lambda params: self._client.v1.payment_links.list(params).to_dict(), {})
 
     def payment_link_create(self, *, params: dict, idempotency_key: str) -> dict:
         return self._call(
@@ -133,11 +134,17 @@ class LiveGateway:
             idempotency_key=idempotency_key,
             send=lambda: self._client.v1.payment_links.create(params, options=self._options(idempotency_key)).to_dict())
 
+    def event_list(self, *, types: tuple[str, ...], created_gte: int, created_lte: int) -> list[dict]:
+        """The account's events of `types` created in [created_gte, created_lte] (Unix times), newest first;
+        each page is one call in the rate budget. Stripe keeps events for 30 days."""
+        return self._list_all("event.list", _events_as_sent(self._client.v1.events.list),
+                              {"types": list(types), "created": {"gte": created_gte, "lte": created_lte}})
+
     def _list_all(self, operation: str, lister, params: dict) -> list[dict]:
         found, after = [], None
         while True:
             page_params = {**params, "limit": 100, **({"starting_after": after} if after else {})}
-            page = self._call(operation, after or "", lambda p=page_params: lister(p).to_dict(), params=page_params)
+            page = self._call(operation, after or "", lambda p=page_params: lister(p), params=page_params)
             data = page.get("data") or []
             found += data
             if not page.get("has_more") or not data:
@@ -153,6 +160,11 @@ class LiveGateway:
             "payment_link.update", payment_link_id, params=params, idempotency_key=idempotency_key,
             send=lambda: self._client.v1.payment_links.update(
                 payment_link_id, params, options=self._options(idempotency_key)).to_dict())
+
+
+def _events_as_sent(lister):
+    # An event is stored as Stripe sent it: the SDK's objects turn decimal strings into Decimals.
+    return lambda params: lister(params).last_response.data
 
 
 def _error_for(exc: "stripe.StripeError", status: int) -> GatewayError:

@@ -1,10 +1,10 @@
 """What a webhook delivery must be before anything of it is kept: signed by Stripe, recently (either
 way), and shaped like an Event.
 
-dj-stripe stores every delivery whole before checking its signature, accepts signatures dated in
-the future, and answers 500 for a signed body that is not an Event. We check first and answer 400
-with the reason, so a stranger who learns the URL can neither fill the database nor cause a 500
-(which Stripe would retry, and may disable the endpoint for).
+The signature is checked once, with Stripe's own verifier, and the body parsed once; a delivery
+that fails either is refused with its reason (400) and never stored, so a stranger who learns the
+URL can neither fill the database nor cause a 500 (which Stripe would retry, and may disable the
+endpoint for). Events listed by catch-up (payments/intake/catch_up.py) pass the same shape check.
 """
 
 import json
@@ -18,27 +18,41 @@ API_VERSION_MAX = 64  # djstripe.Event.api_version
 REQUEST_ID_MAX = 50  # djstripe.Event.request_id
 
 
-def delivery_refusal(*, body: bytes, signature: str, secret: str, tolerance: int) -> str | None:
-    """Why this delivery must be refused (a sentence), or None when it may be taken in."""
+class DeliveryRefused(Exception):
+    """Why a delivery may not be taken in: one sentence, safe to answer to anyone."""
+
+
+class SignatureMismatch(DeliveryRefused):
+    """Well formed and recent, but not signed with the secret we hold (perhaps an older copy of it)."""
+
+
+def delivery_event(*, body: bytes, signature: str, secret: str, tolerance: int) -> dict:
+    """The signed event of this delivery, parsed; raises DeliveryRefused."""
     try:
         payload = body.decode("utf-8")
     except UnicodeDecodeError:
-        return "The body is not UTF-8 text."
-    return signature_refusal(payload, signature, secret, tolerance) or event_shape_refusal(payload)
+        raise DeliveryRefused("The body is not UTF-8 text.") from None
+    _check_signature(payload, signature, secret, tolerance)
+    try:
+        event = json.loads(payload)
+    except ValueError:
+        raise DeliveryRefused("The body is not JSON.") from None
+    if refusal := event_shape_refusal(event):
+        raise DeliveryRefused(refusal)
+    return event
 
 
-def signature_refusal(payload: str, signature: str, secret: str, tolerance: int) -> str | None:
+def _check_signature(payload: str, signature: str, secret: str, tolerance: int) -> None:
     signed_at = _signed_at(signature)
     if signed_at is None:
-        return "The Stripe-Signature header has no timestamp."
+        raise DeliveryRefused("The Stripe-Signature header has no timestamp.")
     # Stripe's SDK refuses only old timestamps; one from the future is as suspect as a stale one.
     if abs(time.time() - signed_at) > tolerance:
-        return f"The signature's timestamp is more than {tolerance} s from now."
+        raise DeliveryRefused(f"The signature's timestamp is more than {tolerance} s from now.")
     try:
         stripe.WebhookSignature.verify_header(payload, signature, secret, tolerance)
     except stripe.SignatureVerificationError:
-        return "The signature does not match this endpoint's secret."
-    return None
+        raise SignatureMismatch("The signature does not match this endpoint's secret.") from None
 
 
 def _signed_at(signature: str) -> int | None:
@@ -49,11 +63,8 @@ def _signed_at(signature: str) -> int | None:
     return None
 
 
-def event_shape_refusal(payload: str) -> str | None:
-    try:
-        data = json.loads(payload)
-    except ValueError:
-        return "The body is not JSON."
+def event_shape_refusal(data) -> str | None:
+    """Why `data` (a parsed body, or an event listed from Stripe) is not an Event we can store."""
     if not isinstance(data, dict):
         return "The body is not a JSON object."
     bad = [name for name, valid in _EVENT_FIELDS.items() if not valid(data.get(name))]

@@ -53,11 +53,3 @@ def intake_record(*, event: Event) -> IntakeEvent | None:
         work_quarantine(INTAKE, pks=list(waiting.values_list("pk", flat=True)), reason=f"not applied: {refusal}")
     return intake
 
-
-def intake_redelivered(*, event: Event) -> None:
-    """Stripe sent an event we already stored: make sure its work exists, and ring if it is not done."""
-    intake = IntakeEvent.objects.filter(event_id=event.id).first()
-    if intake is None:
-        intake_record(event=event)  # stored before intake rows existed, or a type we act on only now
-    elif intake.state != IntakeEvent.State.DONE:
-        ring_fulfilment_on_commit()

@@ -8,7 +8,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -16,7 +15,7 @@ from inventory import selectors as inventory_selectors
 from common.money import money
 
 from ..checkout.views import checkout_or_404, checkout_page_render
-from ..endpoints import webhook_endpoint_local
+from ..endpoints import webhook_endpoint_local, webhook_endpoint_path
 from ..gateway import GatewayError, gateway_is_offline, get_gateway
 from ..models import Checkout
 from .forms import OfflineCardForm
@@ -124,4 +123,4 @@ def _hosted_page(request, session: dict, *, status: int, error: str = ""):
 def _webhook_url(endpoint) -> str:
     # SITE_URL, never the request's Host header: a visitor must not choose where we send events
     # signed with our secret.
-    return settings.SITE_URL + reverse("djstripe:djstripe_webhook_by_uuid", kwargs={"uuid": endpoint.djstripe_uuid})
+    return settings.SITE_URL + webhook_endpoint_path(endpoint)

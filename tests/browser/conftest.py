@@ -211,12 +211,10 @@ WEBHOOK_SECRET = "whsec_test_browser"
 @pytest.fixture
 def webhook_url(server) -> str:
     """The daphne server's dj-stripe endpoint, verifying with WEBHOOK_SECRET."""
-    from django.urls import reverse
-
-    from payments.endpoints import webhook_endpoint_configure
+    from payments.endpoints import webhook_endpoint_configure, webhook_endpoint_path
 
     endpoint, _ = webhook_endpoint_configure(secret=WEBHOOK_SECRET, site_url=server.url)
-    return server.url + reverse("djstripe:djstripe_webhook_by_uuid", kwargs={"uuid": endpoint.djstripe_uuid})
+    return server.url + webhook_endpoint_path(endpoint)
 
 
 def off_loop(fn, /, *args, **kwargs):

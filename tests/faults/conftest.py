@@ -7,9 +7,8 @@ On failure every process's log is printed (teardown section of the report).
 """
 
 import pytest
-from django.urls import reverse
 
-from payments.endpoints import webhook_endpoint_configure
+from payments.endpoints import webhook_endpoint_configure, webhook_endpoint_path
 from tests.faults.database import database_url
 from tests.faults.delivery import Deliverer
 from tests.faults.processes import AppStack, PrivateRedis, Processes
@@ -55,7 +54,7 @@ def stack(processes, private_redis, stripe_fake, tmp_path) -> AppStack:
 def deliverer(stack):
     """Stripe delivering to the stack's web process, at the endpoint signed with WEBHOOK_SECRET."""
     endpoint, _ = webhook_endpoint_configure(secret=WEBHOOK_SECRET, site_url=stack.url)
-    url = stack.url + reverse("djstripe:djstripe_webhook_by_uuid", kwargs={"uuid": endpoint.djstripe_uuid})
+    url = stack.url + webhook_endpoint_path(endpoint)
     deliveries = Deliverer(url, WEBHOOK_SECRET)
     try:
         yield deliveries

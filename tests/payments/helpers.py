@@ -52,9 +52,10 @@ def purchase(fake, product: Product, *, quantity: int = 1, capture: str = "manua
         line_items=[{"price": product.stripe_price_id, "product": product.stripe_product_id,
                      "quantity": quantity, "unit_amount": product.unit_amount}],
         metadata={"store_id": product.store_id})
-    return events.checkout_session_completed(session_id=session_id, payment_intent=intent_id, payment_link=link,
-                                             store_id=product.store_id, amount_total=amount,
-                                             payment_status=payment_status)
+    # Stripe keeps the event (GET /v1/events) whether or not its webhook reaches the store.
+    return fake.add_event(events.checkout_session_completed(
+        session_id=session_id, payment_intent=intent_id, payment_link=link, store_id=product.store_id,
+        amount_total=amount, payment_status=payment_status))
 
 
 def intent_status(fake, intent_id: str) -> str:

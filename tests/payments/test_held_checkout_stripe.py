@@ -137,3 +137,20 @@ def test_stripe_down_when_starting_holds_nothing(client, held_product, stripe_fa
     assert response.status_code == 503
     assert Checkout.objects.get().status == Checkout.Status.FAILED
     assert _available(held_product) == 2
+
+
+def test_a_session_without_a_url_is_refused_clearly_expired_and_its_hold_released(client, held_product, stripe_fake):
+    # Stripe's spec marks a Checkout Session's url nullable.
+    stripe_fake.next_sessions_without_url()
+    response = _scan(client, held_product, 2)
+    assert response.status_code == 503
+    page = response.content.decode()
+    assert "without a page to pay on" in page and "nothing was charged and nothing is held" in page
+    checkout = Checkout.objects.get()
+    assert checkout.status == Checkout.Status.FAILED and checkout.session_url == ""
+    assert _available(held_product) == 2
+    # Nothing is left half-made: the session is recorded on the checkout and can no longer be paid.
+    session = stripe_fake.get("checkout.session", checkout.checkout_session_id)
+    assert session["status"] == "expired"
+    (expire,) = stripe_fake.calls("POST", EXPIRE)
+    assert expire["idempotency_key"] == f"expire:checkout:{checkout.pk}"

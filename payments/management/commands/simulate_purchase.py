@@ -1,10 +1,9 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
-from django.urls import reverse
 
 from inventory.models import Product
 from inventory.variants import variant_sort_key
-from payments.endpoints import webhook_endpoint_local
+from payments.endpoints import webhook_endpoint_local, webhook_endpoint_path
 from payments.gateway import gateway_is_offline
 from payments.models import Order
 from payments.offline.simulator import checkout_session_completed, delivery_post
@@ -39,8 +38,7 @@ class Command(BaseCommand):
         target = self._product(product, store, size=size or "", colour=colour or "", price=price or "")
         delivery = checkout_session_completed(product=target, quantity=quantity, capture_method=capture,
                                               secret=endpoint.secret)
-        url = site_url.rstrip("/") + reverse("djstripe:djstripe_webhook_by_uuid",
-                                             kwargs={"uuid": endpoint.djstripe_uuid})
+        url = site_url.rstrip("/") + webhook_endpoint_path(endpoint)
         try:
             status, body = delivery_post(delivery, url=url)
         except OSError as exc:

@@ -1,8 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
-from django.urls import reverse
 
-from payments.endpoints import webhook_endpoint_configure
+from payments.endpoints import webhook_endpoint_configure, webhook_endpoint_path
 
 
 class Command(BaseCommand):
@@ -21,7 +20,7 @@ class Command(BaseCommand):
         if not secret.startswith("whsec_"):
             raise CommandError("STRIPE_WEBHOOK_SECRET must start with whsec_ (Stripe's webhook signing secret).")
         endpoint, created = webhook_endpoint_configure(secret=secret, site_url=site_url.rstrip("/"))
-        path = reverse("djstripe:djstripe_webhook_by_uuid", kwargs={"uuid": endpoint.djstripe_uuid})
+        path = webhook_endpoint_path(endpoint)
         self.stdout.write(f"{'Created' if created else 'Updated'} webhook endpoint {endpoint.id}.")
         self.stdout.write(f"Webhook URL: {site_url.rstrip('/')}{path}")
         self.stdout.write(f"Forward Stripe events: stripe listen --forward-to {site_url.rstrip('/')}{path}")

@@ -19,6 +19,7 @@ Layout, by resource:
     payment_links.py      create / retrieve / list / update / line items, completed-session counts
     checkout_sessions.py  create / retrieve / expire / line items; complete_session, expire_session
     catalogue.py          products and prices (create / retrieve / list; add_product, add_price)
+    stripe_events.py      events: list (types, created range, pages) / retrieve; add_event
     events.py             the one event builder, and signed delivery
     fixtures.py           the pytest fixtures (stripe_fake, alias stripe_standin)
     __main__.py           python -m tests.fakes.stripe --port 12111
@@ -30,6 +31,8 @@ For tests, on the fake (``stripe_fake`` fixture, or ``StripeFake()`` as a contex
     add_payment_link(id, price=, limit=, completed_count=, capture_method=, ...)
     add_payment_intent(id, amount=, status=, capture_method=, metadata=)
     add_checkout_session(id, payment_intent=, line_items=[{price, product, quantity, unit_amount}], ...)
+    add_event(event)                                               (Stripe keeps it; GET /v1/events lists it)
+    next_sessions_without_url(count=1)                            (the spec allows url: null)
     complete_session(session_id, capture_method=None) -> session   (the buyer pays)
     expire_session(session_id) -> session                          (expires_at passes)
     fail_next(method, path_regex, status=, times=, code=, message=)   stall_next(..., seconds=)   clear_faults()

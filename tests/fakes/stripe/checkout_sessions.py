@@ -53,6 +53,12 @@ class CheckoutSessions(Resources):
             self._count_completed_session(session)
         return public(session)
 
+    def next_sessions_without_url(self, count: int = 1) -> None:
+        """The next ``count`` sessions created have ``url: null``, which Stripe's spec allows (sessions
+        whose page is embedded have none): for a caller that must cope without a page to send to."""
+        with self._lock:
+            self._sessions_without_url = count
+
     def complete_session(self, session_id: str, *, capture_method: str | None = None) -> dict:
         """The buyer pays an open session: its PaymentIntent is made (``requires_capture`` for manual
         capture, else ``succeeded``; capture method from the argument, else the session's
@@ -131,6 +137,9 @@ class CheckoutSessions(Resources):
             metadata=merge_metadata({}, params.get("metadata")), success_url=None, cancel_url=None,
             _payment_intent_data=params.get("payment_intent_data") or {})
         store_fields(session, params, HANDLED)
+        if self._sessions_without_url > 0:
+            self._sessions_without_url -= 1
+            session["url"] = None
         return public(self._put(session))
 
     def _priced_item(self, item: dict, index: int) -> dict:

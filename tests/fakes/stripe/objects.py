@@ -71,7 +71,7 @@ class Resources:
     ``errors.StripeError``.
     """
 
-    KINDS = ("checkout.session", "payment_link", "payment_intent", "refund", "product", "price")
+    KINDS = ("checkout.session", "payment_link", "payment_intent", "refund", "product", "price", "event")
     _objects: dict[str, dict[str, dict]]
 
     @classmethod

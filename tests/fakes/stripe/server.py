@@ -27,9 +27,10 @@ from .forms import decode_params, decode_tree
 from .payment_intents import PaymentIntents
 from .payment_links import PaymentLinks
 from .refunds import Refunds
+from .stripe_events import Events
 from .shapes import token
 
-RESOURCES = (CheckoutSessions, PaymentLinks, PaymentIntents, Refunds, Catalogue)
+RESOURCES = (CheckoutSessions, PaymentLinks, PaymentIntents, Refunds, Catalogue, Events)
 _IN_FLIGHT = object()
 
 
@@ -125,6 +126,7 @@ class StripeFake(*RESOURCES):
             self.violations: list[dict] = []
             self._violations_reported = 0
             self._forget_objects()
+            self._sessions_without_url = 0
             self._payment_methods = {}
             self._idempotency: dict[str, object] = {}
             self._faults: list[_Fault] = []
@@ -158,8 +160,8 @@ class StripeFake(*RESOURCES):
             self._faults.clear()
 
     def calls(self, method: str, path_regex: str) -> list[dict]:
-        """Logged requests (``method``, ``path``, ``params`` as sent, ``idempotency_key``, ``status``,
-        ``replayed``) whose path matches ``path_regex`` whole."""
+        """Logged requests (``method``, ``path``, ``params`` as sent, ``idempotency_key``, ``stripe_version``,
+        ``status``, ``replayed``) whose path matches ``path_regex`` whole."""
         with self._lock:
             return [r for r in self.requests if r["method"] == method.upper() and re.fullmatch(path_regex, r["path"])]
 
@@ -204,7 +206,7 @@ class StripeFake(*RESOURCES):
             pairs += parse_qsl(body.decode("utf-8"), keep_blank_values=True)
         key = headers.get("Idempotency-Key")
         entry = {"method": method, "path": path, "params": decode_params(pairs), "idempotency_key": key,
-                 "status": None, "replayed": False}
+                 "stripe_version": headers.get("Stripe-Version"), "status": None, "replayed": False}
         with self._lock:
             self.requests.append(entry)
         fault = None
