@@ -10,13 +10,16 @@ gets its Order, and each capture or refund it needs is recorded as a Stripe job 
 transaction. No Stripe call is made on the way to a decision.
 """
 
+import logging
 import time
 from dataclasses import dataclass
+from functools import partial
 
 from django.db import transaction
 from django.utils import timezone
 from djstripe.models import Event
 
+from common import metrics
 from common.ids import uuid_or_none
 from inventory import selectors as inventory_selectors
 from inventory.exceptions import InsufficientStock
@@ -28,6 +31,8 @@ from ..models import Checkout, IntakeEvent, LinkSync, Order, OrderLine, StripeJo
 from ..settlement.records import stripe_jobs_record
 from .held import held_checkout_follow_session, held_checkouts_for_sessions
 from .sessions import PurchasedLine, lines_from_line_items, lines_from_session, link_products, session_is_paid_purchase
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -44,6 +49,7 @@ def intake_apply_batch(*, limit: int) -> int:
     Locks: the claimed intake rows (skipping rows other workers hold), then the products of the
     batch through inventory.services. Triggers (after commit): broadcasts, the settlement bell.
     """
+    started = time.monotonic()
     with transaction.atomic():
         intakes = list(IntakeEvent.objects.select_for_update(skip_locked=True)
                        .filter(state=IntakeEvent.State.READY).order_by("event_created", "event_id")[:limit])
@@ -56,7 +62,18 @@ def intake_apply_batch(*, limit: int) -> int:
         done += catalogue_events_apply(intakes=[i for i in intakes if i.kind == IntakeEvent.Kind.CATALOGUE],
                                        objects=objects)
         IntakeEvent.objects.filter(pk__in=done).update(state=IntakeEvent.State.DONE, done_at=timezone.now())
+    _log_batch(intakes, done, started)
     return len(intakes)
+
+
+def _log_batch(intakes: list[IntakeEvent], done: list[int], started: float) -> None:
+    """One line per committed batch: how many events, which (first and last, in Stripe's order), how long."""
+    ms = round((time.monotonic() - started) * 1000, 1)
+    first, last = intakes[0].event_id, intakes[-1].event_id
+    log.info("fulfilment batch of %d event(s) %s..%s applied (%d done) in %.1f ms", len(intakes), first, last,
+             len(done), ms, extra={"events": len(intakes), "done": len(done), "first_event_id": first,
+                                   "last_event_id": last, "duration_ms": ms})
+    metrics.FULFILMENT_BATCHES.inc()
 
 
 def _apply_purchases(intakes: list[IntakeEvent], objects: dict) -> list[int]:
@@ -117,6 +134,8 @@ def _decide(purchases: list[_Purchase], links: dict) -> None:
     Order.objects.bulk_create([p.order for p in purchases])
     OrderLine.objects.bulk_create(line for p in purchases for line in _order_lines(p))
     stripe_jobs_record([job for p in purchases if (job := _settlement_job(p, hints[p.session["id"]]))])
+    transaction.on_commit(partial(metrics.sales_applied, sold=len(purchases) - len(outcome.short),
+                                  oversold=len(outcome.short)))
 
 
 def _decide_order(order: Order, outcome: SaleBatchOutcome, captured: bool | None) -> None:

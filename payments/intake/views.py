@@ -7,11 +7,14 @@ ahead, or not an Event is refused with 400 and never stored; the rest goes on to
 """
 
 import logging
+import time
 
 from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404
 from djstripe.models import WebhookEndpoint, WebhookEventTrigger
 from djstripe.views import ProcessWebhookView
+
+from common import metrics
 
 from .deliveries import delivery_refusal
 
@@ -20,6 +23,7 @@ log = logging.getLogger(__name__)
 
 class StripeWebhookView(ProcessWebhookView):
     def post(self, request, uuid):
+        started = time.monotonic()
         signature = request.headers.get("Stripe-Signature")
         if not signature:
             return _refuse("The Stripe-Signature header is missing.")
@@ -32,10 +36,20 @@ class StripeWebhookView(ProcessWebhookView):
         trigger = WebhookEventTrigger.from_request(request, webhook_endpoint=endpoint)
         if not trigger.valid:
             return _refuse("dj-stripe did not validate the delivery.")
+        _log_stored(trigger, started)
         return HttpResponse(str(trigger.id))
+
+
+def _log_stored(trigger: WebhookEventTrigger, started: float) -> None:
+    """One line per stored webhook: which event, which intake row, how long the request took."""
+    event = trigger.event
+    ms = round((time.monotonic() - started) * 1000, 1)
+    log.info("webhook %s %s stored (trigger %s) in %.1f ms", event.type, event.id, trigger.id, ms,
+             extra={"event_id": event.id, "event_type": event.type, "trigger_id": trigger.id, "duration_ms": ms})
 
 
 def _refuse(reason: str) -> HttpResponseBadRequest:
     # One line, no body or traceback: anyone can post here, and each refusal should cost us little.
-    log.warning("webhook delivery refused: %s", reason)
+    log.warning("webhook delivery refused: %s", reason, extra={"refusal": reason})
+    metrics.WEBHOOKS_RECEIVED.labels(type="unverified", outcome="refused").inc()
     return HttpResponseBadRequest(reason, content_type="text/plain; charset=utf-8")

@@ -13,6 +13,8 @@ from django.db import IntegrityError, transaction
 from djstripe.models import Event
 from djstripe.utils import convert_tstamp
 
+from common import metrics
+
 from .services import OWNED_EVENT_TYPES, intake_redelivered
 
 
@@ -20,6 +22,7 @@ def store_verified_event(trigger, api_key=None) -> None:
     event, created = _event_from_body(trigger.json_body)
     trigger.event = event
     trigger.processed = True
+    metrics.WEBHOOKS_RECEIVED.labels(type=event.type, outcome=_outcome(event.type, created)).inc()
     if event.type not in OWNED_EVENT_TYPES:
         # Stored only: dj-stripe's handlers for other types (charge.*, product.created, …) re-fetch
         # from Stripe inside this request and would answer 500 whenever Stripe is out of reach.
@@ -28,6 +31,10 @@ def store_verified_event(trigger, api_key=None) -> None:
         event.invoke_webhook_handlers()
     else:
         intake_redelivered(event=event)
+
+
+def _outcome(event_type: str, created: bool) -> str:
+    return "stored_only" if event_type not in OWNED_EVENT_TYPES else "new" if created else "redelivered"
 
 
 def _event_from_body(data: dict) -> tuple[Event, bool]:
