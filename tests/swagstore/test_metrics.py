@@ -6,7 +6,6 @@ import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.utils import timezone
-from kombu.exceptions import OperationalError
 from prometheus_client.parser import text_string_to_metric_families
 
 from payments import tasks
@@ -27,17 +26,6 @@ def metrics_token(settings):
     settings.WORK_STUCK_AFTER_SECONDS = 60
 
 
-@pytest.fixture
-def bell_silent(monkeypatch):
-    """The fulfilment bell fails to ring (Redis down), so the burst waits in PostgreSQL; undo() to ring again."""
-
-    def refuse(*args, **kwargs):
-        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
-
-    monkeypatch.setattr(tasks.fulfilment_wake, "apply_async", refuse)
-    return monkeypatch
-
-
 def scrape(client) -> dict:
     response = client.get("/metrics", HTTP_AUTHORIZATION=f"Bearer {TOKEN}", **PROBE)
     assert response.status_code == 200, response.content
@@ -55,7 +43,7 @@ def grew(before: dict, after: dict, name: str, **labels) -> float:
 
 
 def test_a_burst_shows_in_the_backlog_then_in_sales_and_stripe_calls(stripe_fake, webhook, client, metrics_token,
-                                                                     bell_silent):
+                                                                     broker_down):
     # given: 3 in stock, 8 buyers (manual and automatic capture in turn)
     product = stocked_product(stripe_fake, 3)
     burst = [purchase(stripe_fake, product, capture="manual" if i % 2 == 0 else "automatic") for i in range(8)]
@@ -69,7 +57,7 @@ def test_a_burst_shows_in_the_backlog_then_in_sales_and_stripe_calls(stripe_fake
     during = scrape(client)
     IntakeEvent.objects.update(received_at=timezone.now() - timedelta(seconds=120))  # then nobody drains a while
     later = scrape(client)
-    bell_silent.undo()
+    broker_down.undo()
     tasks.fulfilment_wake.delay()
     after = scrape(client)
 
