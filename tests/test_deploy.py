@@ -3,11 +3,12 @@ the web, worker, beat and release processes; app.json describes that formation a
 
 import json
 import os
-import re
 import secrets
 import subprocess
 import sys
 from pathlib import Path
+
+from tests.procfile import procfile_commands, procfile_variables
 
 ROOT = Path(__file__).resolve().parents[1]
 # Set by the platform itself, or read before the settings (manage.py, asgi.py, celery.py).
@@ -55,11 +56,6 @@ def test_procfile_declares_web_worker_beat_and_release():
     assert "migrate" in processes["release"] and "stripe_endpoint" in processes["release"]
 
 
-def procfile() -> dict[str, str]:
-    lines = (ROOT / "Procfile").read_text().splitlines()
-    return {name.strip(): command.strip() for name, command in (line.split(":", 1) for line in lines if line.strip())}
-
-
 def app_json() -> dict:
     return json.loads((ROOT / "app.json").read_text())
 
@@ -77,16 +73,14 @@ def variables_the_settings_read(tmp_path) -> set[str]:
 
 
 def test_app_json_forms_every_procfile_process_but_the_release_step():
-    processes = procfile()
+    processes = procfile_commands()
     assert "release" in processes  # run by the platform before each release, never scaled
     assert set(app_json()["formation"]) == set(processes) - {"release"}
     assert app_json()["formation"]["beat"]["quantity"] == 1  # two beats would schedule every sweep twice
 
 
 def test_app_json_describes_every_variable_the_settings_and_procfile_read(tmp_path):
-    procfile_variables = {name for command in procfile().values()
-                          for name in re.findall(r"\$\{?([A-Z_][A-Z0-9_]*)", command)} - PLATFORM_VARIABLES
-    wanted = variables_the_settings_read(tmp_path) | procfile_variables | PROCESS_VARIABLES
+    wanted = variables_the_settings_read(tmp_path) | (procfile_variables() - PLATFORM_VARIABLES) | PROCESS_VARIABLES
     described = app_json()["env"]
     assert sorted(wanted - set(described)) == [], "variables app.json does not describe"
     assert sorted(set(described) - wanted) == [], "app.json describes variables nothing reads"

@@ -6,11 +6,11 @@ import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.utils import timezone
-from prometheus_client.parser import text_string_to_metric_families
 
 from payments import tasks
 from payments.models import IntakeEvent, Order, StripeJob
 from swagstore.asgi import application
+from tests.metrics import metric_samples, metric_value as value
 from tests.payments.helpers import purchase, stocked_product
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -30,12 +30,7 @@ def scrape(client) -> dict:
     response = client.get("/metrics", HTTP_AUTHORIZATION=f"Bearer {TOKEN}", **PROBE)
     assert response.status_code == 200, response.content
     assert response["Content-Type"].startswith("text/plain; version=")
-    return {(sample.name, tuple(sorted(sample.labels.items()))): sample.value
-            for family in text_string_to_metric_families(response.content.decode()) for sample in family.samples}
-
-
-def value(scraped: dict, name: str, **labels) -> float:
-    return scraped.get((name, tuple(sorted(labels.items()))), 0.0)
+    return metric_samples(response.content.decode())
 
 
 def grew(before: dict, after: dict, name: str, **labels) -> float:
