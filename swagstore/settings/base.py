@@ -130,6 +130,9 @@ def database_pool(database: dict) -> None:
 
 if env.bool("DATABASE_POOL", default=False):
     database_pool(DATABASES["default"])
+# Behind PgBouncer in transaction mode a server-side cursor would outlive the transaction that holds its
+# server connection (Django's docs, "Transaction pooling and server-side cursors"): README, "A rush coming".
+DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env.bool("PGBOUNCER_TRANSACTION_MODE", default=False)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # SQLite serialises writers; wait for the lock instead of failing under a burst of webhooks.
     DATABASES["default"].setdefault("OPTIONS", {}).update({"timeout": 20, "transaction_mode": "IMMEDIATE"})
