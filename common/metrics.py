@@ -15,8 +15,8 @@ WEBHOOKS_RECEIVED = Counter(
     "(new: stored with its work; redelivered: stored before; stored_only: a type we do not act on; "
     "refused: not a validly signed event, type 'unverified').", ["type", "outcome"])
 SALES_APPLIED = Counter(
-    "swagstore_sales_applied", "Purchases decided by fulfilment, by outcome (fulfilled: stock taken; "
-    "oversold: the money goes back).", ["outcome"])
+    "swagstore_sales_applied", "Purchases decided: Payment Link sessions by fulfilment, our checkouts when "
+    "their payment arrives; by outcome (fulfilled: stock taken; oversold: the money goes back).", ["outcome"])
 FULFILMENT_BATCHES = Counter("swagstore_fulfilment_batches", "Fulfilment batches committed.")
 STRIPE_CALLS = Counter(
     "swagstore_stripe_calls", "Calls to Stripe (live or offline), by action and outcome "

@@ -7,11 +7,14 @@ from asgiref.sync import async_to_sync, sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.utils import timezone
 
+from inventory.models import Reservation
+from inventory.services import reservations_release_expired
 from payments import tasks
+from payments.checkout.services import checkout_sell
 from payments.models import IntakeEvent, Order, StripeJob
 from swagstore.asgi import application
 from tests.metrics import metric_samples, metric_value as value
-from tests.payments.helpers import purchase, stocked_product
+from tests.payments.helpers import checkout_for, purchase, stocked_product
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -84,6 +87,23 @@ def test_a_burst_shows_in_the_backlog_then_in_sales_and_stripe_calls(stripe_fake
     assert grew(before, after, "swagstore_stripe_calls_total", action="payment_intent.capture",
                 outcome="ok") == manual_winners
     assert value(after, "swagstore_work_failed", kind="stripe_job.give_back") == 0
+
+
+def test_our_checkouts_count_as_sales_when_their_hold_becomes_one(stripe_fake, client, metrics_token):
+    # given: two buyers hold the last unit in turn: the first hold lapses, the second buyer takes the unit
+    product = stocked_product(stripe_fake, 1)
+    lapsed = checkout_for(product)
+    Reservation.objects.filter(hold_ref=str(lapsed.pk)).update(expires_at=timezone.now() - timedelta(seconds=1))
+    reservations_release_expired()
+    taken = checkout_for(product)
+    before = scrape(client)
+    # when: both payments arrive
+    assert checkout_sell(checkout_id=taken.pk) is True
+    assert checkout_sell(checkout_id=lapsed.pk) is False
+    # then
+    after = scrape(client)
+    assert grew(before, after, "swagstore_sales_applied_total", outcome="fulfilled") == 1
+    assert grew(before, after, "swagstore_sales_applied_total", outcome="oversold") == 1
 
 
 def test_failed_and_stuck_work_is_counted_by_kind(client, metrics_token):
