@@ -63,6 +63,7 @@ def test_a_burst_shows_in_the_backlog_then_in_sales_and_stripe_calls(stripe_fake
     assert grew(before, during, "swagstore_webhooks_received_total", type=PURCHASE, outcome="new") == 8
     assert grew(before, during, "swagstore_webhooks_received_total", type=PURCHASE, outcome="redelivered") == 1
     assert grew(before, during, "swagstore_webhooks_received_total", type="unverified", outcome="refused") == 1
+    assert value(during, "swagstore_database_up") == 1
     assert value(during, "swagstore_intake_backlog", kind="purchase") == 8
     assert value(during, "swagstore_work_stuck", kind="intake.purchase") == 0
     assert 0 <= value(during, "swagstore_intake_oldest_ready_age_seconds") < 60
@@ -149,6 +150,13 @@ def test_live_feeds_are_counted_while_open(client, metrics_token, make_store):
 
 async def _scrape_async(client) -> dict:
     return await sync_to_async(scrape)(client)
+
+
+def test_counters_are_still_scraped_while_the_database_is_down(client, metrics_token, database_down):
+    scraped = scrape(client)
+    assert value(scraped, "swagstore_database_up") == 0
+    assert ("swagstore_intake_backlog", (("kind", "purchase"),)) not in scraped
+    assert ("swagstore_fulfilment_batches_total", ()) in scraped  # the counters are still there
 
 
 def test_metrics_need_the_token_and_tell_nothing_without_it(client, settings):
