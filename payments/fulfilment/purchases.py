@@ -62,11 +62,11 @@ def intake_apply_batch(*, limit: int) -> int:
         done += catalogue_events_apply(intakes=[i for i in intakes if i.kind == IntakeEvent.Kind.CATALOGUE],
                                        objects=objects)
         IntakeEvent.objects.filter(pk__in=done).update(state=IntakeEvent.State.DONE, done_at=timezone.now())
-    _log_batch(intakes, done, started)
+    _report_batch(intakes, done, started)
     return len(intakes)
 
 
-def _log_batch(intakes: list[IntakeEvent], done: list[int], started: float) -> None:
+def _report_batch(intakes: list[IntakeEvent], done: list[int], started: float) -> None:
     """One line per committed batch: how many events, which (first and last, in Stripe's order), how long."""
     ms = round((time.monotonic() - started) * 1000, 1)
     first, last = intakes[0].event_id, intakes[-1].event_id

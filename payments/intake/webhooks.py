@@ -22,7 +22,7 @@ def store_verified_event(trigger, api_key=None) -> None:
     event, created = _event_from_body(trigger.json_body)
     trigger.event = event
     trigger.processed = True
-    metrics.WEBHOOKS_RECEIVED.labels(type=event.type, outcome=_outcome(event.type, created)).inc()
+    transaction.on_commit(metrics.WEBHOOKS_RECEIVED.labels(type=event.type, outcome=_outcome(event.type, created)).inc)
     if event.type not in OWNED_EVENT_TYPES:
         # Stored only: dj-stripe's handlers for other types (charge.*, product.created, …) re-fetch
         # from Stripe inside this request and would answer 500 whenever Stripe is out of reach.

@@ -9,9 +9,11 @@ from django.utils import timezone
 
 from inventory.models import Reservation
 from inventory.services import reservations_release_expired
+from common.metrics import stripe_outcome
 from payments import tasks
 from payments.checkout.services import checkout_sell
-from payments.models import IntakeEvent, Order, StripeJob
+from payments.gateway.ratelimit import stripe_rate_wait
+from payments.models import IntakeEvent, Order, StripeJob, StripeRateBudget
 from swagstore.asgi import application
 from tests.metrics import metric_samples, metric_value as value
 from tests.payments.helpers import checkout_for, purchase, stocked_product
@@ -167,3 +169,25 @@ def test_metrics_need_the_token_and_tell_nothing_without_it(client, settings):
         response = client.get("/metrics", **headers, **PROBE)
         assert response.status_code == 401 and response["WWW-Authenticate"] == "Bearer"
         assert b"swagstore_" not in response.content
+
+
+def test_stripe_calls_that_wait_for_the_shared_budget_are_counted(client, metrics_token, settings):
+    # given: a budget of 2 requests a second, for all processes together, full
+    settings.STRIPE_RATE_LIMIT = 2
+    StripeRateBudget.objects.create(name="stripe", tokens=2, refilled_at=timezone.now())
+    before = scrape(client)
+    # when: three calls at once; the third waits for a token
+    for _ in range(3):
+        stripe_rate_wait()
+    # then
+    after = scrape(client)
+    assert grew(before, after, "swagstore_stripe_rate_limit_waits_total") == 1
+    assert grew(before, after, "swagstore_stripe_rate_limit_wait_seconds_total") > 0.1
+
+
+@pytest.mark.parametrize(("recorded", "outcome"), [
+    ("ok", "ok"), ("unavailable: Read timed out", "unavailable"), ("error 429: Too many requests", "rate_limited"),
+    ("error 503: Service unavailable", "server_error"), ("error 402: Your card was declined.", "rejected"),
+    ("recorded, not sent", "offline")])
+def test_a_stripe_calls_outcome_is_one_of_a_few_labels(recorded, outcome):
+    assert stripe_outcome(recorded) == outcome
