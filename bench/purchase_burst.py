@@ -4,7 +4,7 @@
     .venv/bin/python bench/purchase_burst.py [--purchases 1000] [--units 100] [--concurrency 32]
         [--server gunicorn|granian|uvicorn|daphne] [--web-processes 1] [--worker-concurrency 2]
         [--phases live,drain] [--timeout 300] [--database NAME] [--fresh-db] [--env KEY=VALUE]
-        [--py-spy web.txt] [--json figures.json]
+        [--py-spy web.txt] [--metrics SECONDS] [--json figures.json]
 
 Starts the Procfile's processes (web: gunicorn with UvicornWorker, or granian (ASGI, WebSockets
 on), uvicorn or daphne to compare; a Celery worker and beat) on PostgreSQL (--database, default
@@ -27,6 +27,10 @@ Phases, each on a fresh product with `--units` K in stock and `--purchases` N > 
   drain  all N posted while the worker waits on the product's row lock (held by this script with
          SELECT … FOR UPDATE), then released: Orders created/s from the release to the last Order
          created. (Stopping and restarting the worker would time Celery's start-up instead.)
+With --metrics S, every process shares one PROMETHEUS_MULTIPROC_DIR and this script scrapes the first
+web process's /metrics (with METRICS_TOKEN) every S seconds during each phase: the intake backlog and
+the oldest ready event's age as they rise and fall, and the sales counted, beside the time of a
+/healthz request (a do-nothing request) and of the scrape itself.
 Also pgbench's tps for `UPDATE t SET q = q - 1 WHERE id = 1 AND q >= 1` on a one-row table in
 the same database (-c 8 -j 2 -T 5), and sales/s ÷ that tps.
 
@@ -46,6 +50,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter
 from contextlib import ExitStack, contextmanager
@@ -60,6 +65,7 @@ from stack import prepare_database as prepare_stack_database
 
 sys.path.insert(0, str(ROOT))
 from tests.fakes.stripe import StripeFake, events  # noqa: E402
+from tests.metrics import metric_samples, metric_value  # noqa: E402
 
 PG = "postgres://postgres@127.0.0.1:5432/"
 # BENCH_REDIS_URL / BENCH_QUEUE: when several people share the machine, each their own.
@@ -71,6 +77,7 @@ MAX_ATTEMPTS = 8
 BIN = Path(sys.executable).parent
 ID_IN_PATH = re.compile(r"/(?:cs|pi|plink|re|ch|pm|li|prod|price)_\w+")
 PGBENCH_SQL = "UPDATE bench_pgbench_counter SET q = q - 1 WHERE id = 1 AND q >= 1;\n"
+METRICS_TOKEN = "bench-metrics-" + secrets.token_hex(8)
 
 
 # ------------------------------------------------------------------ the Stripe fake, own process
@@ -195,8 +202,10 @@ def start_worker(b) -> Service:
 
 # ------------------------------------------------------------------ database, data, checks
 
-def app_env(fake_url: str, database: str, extra: list[str]) -> dict:
+def app_env(fake_url: str, database: str, extra: list[str], metrics_dir: Path | None) -> dict:
     env = {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    if metrics_dir:
+        env.update(PROMETHEUS_MULTIPROC_DIR=str(metrics_dir), METRICS_TOKEN=METRICS_TOKEN)
     env.update(DJANGO_SETTINGS_MODULE="swagstore.settings.base", DATABASE_URL=PG + database, REDIS_URL=REDIS_URL,
                CELERY_QUEUE=QUEUE, CHANNEL_PREFIX=PREFIX, STRIPE_SECRET_KEY="sk_test_standin",
                STRIPE_API_BASE=fake_url, STRIPE_TIMEOUT_SECONDS="10", SECRET_KEY="bench-" + "x" * 50,
@@ -209,7 +218,7 @@ def app_env(fake_url: str, database: str, extra: list[str]) -> dict:
 def prepare_database(env: dict, name: str, fresh: bool) -> None:
     """The bench database (bench/stack.py), and Redis DB 12 emptied, so every run starts alike."""
     prepare_stack_database(env, name, fresh)
-    subprocess.run(["redis-cli", "-u", REDIS_URL, "flushdb"], check=True, capture_output=True, timeout=30)
+    subprocess.run(["redis-cli", "-u", env["REDIS_URL"], "flushdb"], check=True, capture_output=True, timeout=30)
 
 
 def pgbench_tps(rundir: Path, database: str, seconds: int = 5) -> float:
@@ -492,6 +501,78 @@ def print_phase(title: str, f: dict, pg_tps: float) -> None:
         print(f"    {n:>6}  {path}")
 
 
+class MetricsWatch:
+    """While open (and `interval` is set), scrapes /metrics on a thread every `interval` seconds, timing
+    each scrape beside a /healthz request, and keeps what the backlog and the sales counters read."""
+
+    def __init__(self, url: str, interval: float | None):
+        self.url, self.interval = url, interval
+        self.samples: list[dict] = []
+        self.started = time.time()
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._watch, daemon=True)
+
+    def __enter__(self):
+        if self.interval:
+            self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        if self.interval:
+            self.thread.join(30)
+            self._scrape()  # once more: the phase is settled, every sale counted
+
+    def _watch(self) -> None:
+        while not self.stop.is_set():
+            self._scrape()
+            self.stop.wait(self.interval)
+
+    def _scrape(self) -> None:
+        import urllib.request
+
+        t0 = time.perf_counter()
+        urllib.request.urlopen(self.url + "/healthz", timeout=10).close()
+        t1 = time.perf_counter()
+        request = urllib.request.Request(self.url + "/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            samples = metric_samples(response.read().decode())
+        self.samples.append({
+            "t": time.time() - self.started, "healthz_ms": (t1 - t0) * 1000,
+            "scrape_ms": (time.perf_counter() - t1) * 1000,
+            "backlog": metric_value(samples, "swagstore_intake_backlog", kind="purchase"),
+            "oldest_s": metric_value(samples, "swagstore_intake_oldest_ready_age_seconds"),
+            "fulfilled": metric_value(samples, "swagstore_sales_applied_total", outcome="fulfilled"),
+            "oversold": metric_value(samples, "swagstore_sales_applied_total", outcome="oversold")})
+
+    def figures(self) -> dict:
+        s = self.samples
+        if not s:
+            return {}
+        peak = max(s, key=lambda x: x["backlog"])
+        empty_after = next((x["t"] for x in s if x["t"] > peak["t"] and x["backlog"] == 0), None)
+        return {"scrapes": len(s), "scrape_p50_ms": pct([x["scrape_ms"] for x in s], 0.5),
+                "healthz_p50_ms": pct([x["healthz_ms"] for x in s], 0.5), "backlog_peak": peak["backlog"],
+                "backlog_peak_at_s": peak["t"], "backlog_empty_at_s": empty_after,
+                "oldest_ready_peak_s": max(x["oldest_s"] for x in s),
+                "fulfilled_counted": s[-1]["fulfilled"] - s[0]["fulfilled"],
+                "oversold_counted": s[-1]["oversold"] - s[0]["oversold"],
+                "timeline": [(round(x["t"], 2), x["backlog"]) for x in s]}
+
+
+def print_metrics(m: dict, interval: float) -> None:
+    if not m:
+        print("  /metrics: no scrape completed")
+        return
+    empty = f"{m['backlog_empty_at_s']:.1f} s" if m["backlog_empty_at_s"] is not None else "never (phase ended first)"
+    print(f"  /metrics every {interval} s ({m['scrapes']} scrapes; scrape p50 {m['scrape_p50_ms']:.0f} ms, /healthz "
+          f"p50 {m['healthz_p50_ms']:.0f} ms): backlog peak {m['backlog_peak']:.0f} at {m['backlog_peak_at_s']:.1f} s, "
+          f"back to 0 at {empty}; oldest ready event peak {m['oldest_ready_peak_s']:.1f} s; sales counted "
+          f"{m['fulfilled_counted']:.0f} fulfilled + {m['oversold_counted']:.0f} oversold (scrapes cover the phase)")
+    step = max(1, len(m["timeline"]) // 12)
+    print("    backlog over time (s: events): " + ", ".join(f"{t}: {n:.0f}" for t, n in m["timeline"][::step]))
+
+
 # ------------------------------------------------------------------ phases
 
 @dataclass
@@ -602,6 +683,8 @@ def parse_args():
     parser.add_argument("--fresh-db", action="store_true", help="drop and re-create the bench database first")
     parser.add_argument("--env", action="append", default=[], metavar="KEY=VALUE", help="extra app env var")
     parser.add_argument("--py-spy", metavar="PATH", help="profile the web process(es) during the live burst")
+    parser.add_argument("--metrics", type=float, metavar="SECONDS",
+                        help="scrape /metrics this often during each phase and print the backlog over time")
     parser.add_argument("--json", metavar="PATH", help="also write the figures here")
     args = parser.parse_args()
     if not 0 < args.units < args.purchases or args.concurrency < 1 or args.web_processes < 1:
@@ -616,7 +699,8 @@ def start_stack(args, stack: ExitStack, rundir: Path) -> Bench:
     fake = manager.Fake()
     fake_url = fake.start()
     stack.callback(fake.stop)
-    b = Bench(args, stack, rundir, app_env(fake_url, args.database, args.env), fake)
+    b = Bench(args, stack, rundir, app_env(fake_url, args.database, args.env,
+                                           rundir / "metrics" if args.metrics else None), fake)
     os.environ.update(b.env)  # this process arranges data on the same database, Redis and fake
     prepare_database(b.env, args.database, args.fresh_db)
     import django
@@ -649,8 +733,12 @@ def run(args, stack: ExitStack, rundir: Path) -> tuple[dict, list[str]]:
     problems = []
     for name, phase, title in PHASES:
         if name in args.phases.split(","):
-            report[name], found = phase(b)
+            with MetricsWatch(b.urls[0], args.metrics) as watch:
+                report[name], found = phase(b)
             print_phase(title, report[name], report["pgbench_tps"])
+            if args.metrics:
+                report[name]["metrics"] = watch.figures()
+                print_metrics(report[name]["metrics"], args.metrics)
             problems += [f"{name}: {x}" for x in found]
     report["load_after"] = os.getloadavg()
     print("load average after: %.2f %.2f %.2f" % report["load_after"])

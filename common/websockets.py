@@ -12,6 +12,7 @@ from collections import Counter
 from channels.generic.websocket import AsyncJsonWebsocketConsumer, AsyncWebsocketConsumer
 from django.conf import settings
 
+from . import metrics
 from .clients import scope_client_address
 
 # Open sockets per client in this process; consumers all run on the process's one event loop.
@@ -26,6 +27,7 @@ class ReadOnlyFeedConsumer(AsyncJsonWebsocketConsumer):
             return
         _open_per_client[self.client_key] += 1
         self.holds_slot = True
+        metrics.websocket_opened(feed=type(self).__name__)
         await super().websocket_connect(message)
 
     async def __call__(self, scope, receive, send):
@@ -42,6 +44,7 @@ class ReadOnlyFeedConsumer(AsyncJsonWebsocketConsumer):
     def _release_slot(self) -> None:
         if getattr(self, "holds_slot", False):
             self.holds_slot = False
+            metrics.WEBSOCKETS_OPEN.labels(feed=type(self).__name__).dec()
             _open_per_client[self.client_key] -= 1
             if _open_per_client[self.client_key] <= 0:
                 del _open_per_client[self.client_key]

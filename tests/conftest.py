@@ -1,7 +1,9 @@
 """Shared fixtures: the webhook endpoint, the Stripe fake (tests/fakes/stripe), the factories."""
 
 import pytest
+from kombu.exceptions import OperationalError
 
+from payments import tasks
 from payments.endpoints import webhook_endpoint_configure, webhook_endpoint_path
 from tests.fakes.stripe import events
 
@@ -53,3 +55,14 @@ def webhook(db):
 def stripe_offline(settings):
     """No Stripe key: the offline gateway (the demo's) answers; a test may still bring in ``stripe_fake``."""
     settings.STRIPE_SECRET_KEY = ""
+
+
+@pytest.fixture
+def broker_down(monkeypatch):
+    """Publishing the fulfilment bell fails as it does with Redis stopped; undo() brings it back."""
+
+    def refuse(*args, **kwargs):
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(tasks.fulfilment_wake, "apply_async", refuse)
+    return monkeypatch

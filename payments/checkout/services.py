@@ -7,11 +7,13 @@ hold ran out and the stock went is cancelled, never captured.
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from common import metrics
 from inventory import selectors as inventory_selectors
 from inventory.exceptions import InsufficientStock
 from inventory.services import (StockLine, reservation_release, stock_decrease_lines, stock_increase,
@@ -128,8 +130,10 @@ def checkout_sell(*, checkout_id) -> bool:
         except InsufficientStock as short:
             reservation_release(hold_ref=str(checkout.pk), reason="stock gone before payment")
             _set(checkout, checkout.status, f"Hold ran out and the stock went: {short}.")
+            transaction.on_commit(partial(metrics.sales_applied, sold=0, oversold=1))
             return False
         _set(checkout, Checkout.Status.AUTHORISED, "Units sold; capturing the payment.")
+        transaction.on_commit(partial(metrics.sales_applied, sold=1, oversold=0))
         return True
 
 

@@ -13,11 +13,13 @@ transaction. No Stripe call is made on the way to a decision.
 import logging
 import time
 from dataclasses import dataclass
+from functools import partial
 
 from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 from djstripe.models import Event
 
+from common import metrics
 from common.ids import uuid_or_none
 from common.work import work_quarantine, work_tries_failed
 from inventory import selectors as inventory_selectors
@@ -55,17 +57,20 @@ def intake_apply_batch(*, limit: int) -> int:
     Locks: the claimed intake rows (skipping rows other workers hold), then the products of the
     batch through inventory.services. Triggers (after commit): broadcasts, the settlement bell.
     """
+    started = time.monotonic()
     claimed: list[int] = []
     try:
         with transaction.atomic():
             intakes = list(IntakeEvent.objects.select_for_update(skip_locked=True)
                            .filter(state=IntakeEvent.State.READY).order_by("event_created", "event_id")[:limit])
             claimed = [i.pk for i in intakes]
-            if intakes:
-                _apply_quarantining(intakes)
+            if not intakes:
+                return 0
+            done = _apply_quarantining(intakes)
     except PASSING_ERRORS as exc:
         _count_try(claimed, exc)
         raise
+    _report_batch(intakes, done, started)
     return len(claimed)
 
 
@@ -73,29 +78,30 @@ def intake_apply_batch(*, limit: int) -> int:
 PASSING_ERRORS = (OperationalError, InterfaceError)
 
 
-def _apply_quarantining(intakes: list[IntakeEvent]) -> None:
+def _apply_quarantining(intakes: list[IntakeEvent]) -> list[int]:
     objects = dict(Event.objects.filter(id__in=[i.event_id for i in intakes]).values_list("id", "data"))
     objects = {event_id: data.get("object") if isinstance(data, dict) else None for event_id, data in objects.items()}
     try:
         with transaction.atomic():
-            _apply(intakes, objects)
-        return
+            return _apply(intakes, objects)
     except PASSING_ERRORS:
         raise
     except Exception as exc:  # one bad event: find it, keep the others
         log.warning("batch of %s events failed (%s: %s): applying them one by one", len(intakes),
                     type(exc).__name__, exc)
+    done: list[int] = []
     for intake in intakes:
         try:
             with transaction.atomic():
-                _apply([intake], objects)
+                done += _apply([intake], objects)
         except PASSING_ERRORS:
             raise
         except Exception as exc:
             work_quarantine(INTAKE, pks=[intake.pk], reason=f"not applied: {type(exc).__name__}: {exc}")
+    return done
 
 
-def _apply(intakes: list[IntakeEvent], objects: dict) -> None:
+def _apply(intakes: list[IntakeEvent], objects: dict) -> list[int]:
     objects = {i.event_id: objects.get(i.event_id) for i in intakes}
     if any(not isinstance(obj, dict) for obj in objects.values()):
         raise ValueError("the stored event has no data.object")
@@ -104,6 +110,7 @@ def _apply(intakes: list[IntakeEvent], objects: dict) -> None:
     done += catalogue_events_apply(intakes=[i for i in intakes if i.kind == IntakeEvent.Kind.CATALOGUE],
                                    objects=objects)
     IntakeEvent.objects.filter(pk__in=done).update(state=IntakeEvent.State.DONE, done_at=timezone.now())
+    return done
 
 
 def _count_try(claimed: list[int], exc: Exception) -> None:
@@ -113,6 +120,16 @@ def _count_try(claimed: list[int], exc: Exception) -> None:
         work_tries_failed(INTAKE, pks=claimed, error=f"{type(exc).__name__}: {exc}")
     except PASSING_ERRORS as again:  # the database is away too: the next try counts
         log.warning("could not count the failed try of %s events: %s", len(claimed), again)
+
+
+def _report_batch(intakes: list[IntakeEvent], done: list[int], started: float) -> None:
+    """One line per committed batch: how many events, which (first and last, in Stripe's order), how long."""
+    ms = round((time.monotonic() - started) * 1000, 1)
+    first, last = intakes[0].event_id, intakes[-1].event_id
+    log.info("fulfilment batch of %d event(s) %s..%s applied (%d done) in %.1f ms", len(intakes), first, last,
+             len(done), ms, extra={"events": len(intakes), "done": len(done), "first_event_id": first,
+                                   "last_event_id": last, "duration_ms": ms})
+    metrics.FULFILMENT_BATCHES.inc()
 
 
 def _apply_purchases(intakes: list[IntakeEvent], objects: dict) -> list[int]:
@@ -176,6 +193,8 @@ def _decide(purchases: list[_Purchase], links: dict) -> None:
     Order.objects.bulk_create([p.order for p in purchases])
     OrderLine.objects.bulk_create(line for p in purchases for line in _order_lines(p))
     stripe_jobs_record([job for p in purchases if (job := _settlement_job(p, hints[p.session["id"]]))])
+    transaction.on_commit(partial(metrics.sales_applied, sold=len(purchases) - len(outcome.short),
+                                  oversold=len(outcome.short)))
 
 
 def _decide_order(order: Order, outcome: SaleBatchOutcome, captured: bool | None) -> None:

@@ -13,6 +13,8 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
+from common import metrics
+
 from ..models import StripeRateBudget
 
 BUCKET = "stripe"
@@ -39,11 +41,16 @@ def stripe_rate_wait() -> None:
         return
     shared = connection.vendor == "postgresql" and not connection.in_atomic_block
     take = _take_shared if shared else _local_bucket(rate).take
-    deadline = time.monotonic() + MAX_WAIT_SECONDS
-    while not take(rate):
-        if time.monotonic() > deadline:
+    started = time.monotonic()
+    if take(rate):
+        return
+    while True:  # the budget is spent: wait for it to refill
+        if time.monotonic() > started + MAX_WAIT_SECONDS:
             raise StripeRateLimited(f"no Stripe request budget within {MAX_WAIT_SECONDS:.0f} s")
         time.sleep(min(1.0 / rate, 0.25))
+        if take(rate):
+            break
+    metrics.stripe_rate_waited(seconds=time.monotonic() - started)
 
 
 def _take_shared(rate: float) -> bool:

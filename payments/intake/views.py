@@ -8,14 +8,18 @@ accepted delivery: its Event row is the record (admin: Events), and a refusal is
 """
 
 import logging
+import time
 
 from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from common import metrics
+
 from ..endpoints import webhook_endpoint_secret
 from .deliveries import DeliveryRefused, SignatureMismatch, delivery_event
 from .events import stripe_event_store
+from .selectors import stripe_event_known
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +27,7 @@ log = logging.getLogger(__name__)
 @csrf_exempt  # Stripe signs its deliveries; it has no cookie or CSRF token
 @require_POST
 def stripe_webhook(request, uuid):
+    started = time.monotonic()
     signature = request.headers.get("Stripe-Signature")
     if not signature:
         return _refuse("The Stripe-Signature header is missing.")
@@ -30,7 +35,9 @@ def stripe_webhook(request, uuid):
         data = _signed_event(request.body, signature, uuid)
     except DeliveryRefused as refused:
         return _refuse(str(refused))
+    redelivered = stripe_event_known(event_id=data["id"])
     event = stripe_event_store(data=data)
+    _log_stored(event, redelivered=redelivered, started=started)
     return HttpResponse(event.id, content_type="text/plain; charset=utf-8")
 
 
@@ -48,7 +55,17 @@ def _signed_event(body: bytes, signature: str, uuid) -> dict:
         return delivery_event(body=body, signature=signature, secret=rotated.secret, tolerance=rotated.tolerance)
 
 
+def _log_stored(event, *, redelivered: bool, started: float) -> None:
+    """One line and one count per stored webhook: which event, new or redelivered, how long it took."""
+    outcome = "redelivered" if redelivered else "new"
+    ms = round((time.monotonic() - started) * 1000, 1)
+    log.info("webhook %s %s stored (%s) in %.1f ms", event.type, event.id, outcome, ms,
+             extra={"event_id": event.id, "event_type": event.type, "outcome": outcome, "duration_ms": ms})
+    metrics.WEBHOOKS_RECEIVED.labels(type=event.type, outcome=outcome).inc()
+
+
 def _refuse(reason: str) -> HttpResponseBadRequest:
     # One line, no body or traceback: anyone can post here, and each refusal should cost us little.
-    log.warning("webhook delivery refused: %s", reason)
+    log.warning("webhook delivery refused: %s", reason, extra={"refusal": reason})
+    metrics.WEBHOOKS_RECEIVED.labels(type="unverified", outcome="refused").inc()
     return HttpResponseBadRequest(reason, content_type="text/plain; charset=utf-8")

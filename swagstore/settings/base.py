@@ -48,6 +48,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: /healthz, /readyz and /metrics answer probes that reach a process by its address, over
+    # plain HTTP inside the platform's network (swagstore/health.py).
+    "swagstore.health.OperatorEndpoints",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -127,6 +130,9 @@ def database_pool(database: dict) -> None:
 
 if env.bool("DATABASE_POOL", default=False):
     database_pool(DATABASES["default"])
+# Behind PgBouncer in transaction mode a server-side cursor would outlive the transaction that holds its
+# server connection (Django's docs, "Transaction pooling and server-side cursors"): README, "A rush coming".
+DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env.bool("PGBOUNCER_TRANSACTION_MODE", default=False)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # SQLite serialises writers; wait for the lock instead of failing under a burst of webhooks.
     DATABASES["default"].setdefault("OPTIONS", {}).update({"timeout": 20, "transaction_mode": "IMMEDIATE"})
@@ -314,11 +320,41 @@ PAYMENT_LINK_INACTIVE_MESSAGE = env(
     "PAYMENT_LINK_INACTIVE_MESSAGE", default="Sold out at the booth, sorry! Ask staff about a restock."
 )
 
+# --- Running it (README "Running it as a service"): metrics, error reports, logs. ---
+# /metrics answers only a scraper sending "Authorization: Bearer <METRICS_TOKEN>"; empty: no endpoint.
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
+# Processes sharing this directory (one host) are added up at /metrics (prometheus-client's multiprocess
+# mode); empty: each process reports only itself. Start each host with it empty.
+PROMETHEUS_MULTIPROC_DIR = env("PROMETHEUS_MULTIPROC_DIR", default="")
+if PROMETHEUS_MULTIPROC_DIR:
+    Path(PROMETHEUS_MULTIPROC_DIR).mkdir(parents=True, exist_ok=True)
+# Durable work due this long with no worker holding it counts as stuck (swagstore_work_stuck).
+WORK_STUCK_AFTER_SECONDS = env.float("WORK_STUCK_AFTER_SECONDS", default=60.0)
+# Sentry (swagstore/sentry.py) when SENTRY_DSN is set: no personal data, no request bodies, no local variables.
+SENTRY_DSN = env("SENTRY_DSN", default="")
+SENTRY_ENVIRONMENT = env("SENTRY_ENVIRONMENT", default="")
+SENTRY_TRACES_SAMPLE_RATE = env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0)
+if SENTRY_DSN:
+    from swagstore.sentry import sentry_init
+
+    sentry_init(dsn=SENTRY_DSN, environment=SENTRY_ENVIRONMENT, traces_sample_rate=SENTRY_TRACES_SAMPLE_RATE)
+# plain: one readable line per record; json: one JSON object per line, extra fields included (ids, timings).
+LOG_FORMAT = env("LOG_FORMAT", default="plain")
+LOG_FORMATTERS = {
+    "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+    "json": {"()": "pythonjsonlogger.json.JsonFormatter",
+             "fmt": "%(asctime)s %(levelname)s %(name)s %(process)d %(message)s",
+             "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger", "process": "pid"}},
+}
+if LOG_FORMAT not in LOG_FORMATTERS:
+    raise ImproperlyConfigured(f"LOG_FORMAT must be one of {sorted(LOG_FORMATTERS)}, not {LOG_FORMAT!r}.")
+# Celery's workers then log through the same handler (JSON lines too) instead of their own format.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = LOG_FORMAT == "plain"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {LOG_FORMAT: LOG_FORMATTERS[LOG_FORMAT]},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}, "daphne": {"level": "WARNING"}},
 }

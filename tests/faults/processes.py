@@ -20,6 +20,8 @@ from collections.abc import Callable
 from contextlib import suppress
 from pathlib import Path
 
+from tests.procfile import celery_process_types, procfile_commands
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -290,3 +292,34 @@ class AppStack:
         worker = self.launch_worker(queues)
         worker.wait_ready(timeout)
         return worker
+
+    # ---- the Procfile's own commands, as the platform runs them
+
+    def procfile_env(self, role: str, **extra: str) -> dict:
+        """The role's environment with this venv's programs (gunicorn, celery, python) first on PATH."""
+        path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+        return {**self.env(role), "PATH": path, **extra}
+
+    def run_release(self, timeout: float = 300, **extra: str) -> subprocess.CompletedProcess:
+        """The Procfile's release step, to its end, as the platform runs it before starting a release."""
+        return subprocess.run(["bash", "-c", procfile_commands()["release"]], cwd=REPO, capture_output=True,
+                              text=True, timeout=timeout, env=self.procfile_env("release", **extra))
+
+    def launch_procfile(self, process_type: str, *, role: str, port: int | None = None, **extra: str) -> Proc:
+        """One process of a Procfile type through a shell, which expands $PORT, ${WEB_CONCURRENCY:-2}, ….
+        A Celery worker gets a name of its own and beat a schedule file in the test's directory."""
+        command = procfile_commands()[process_type]
+        worker = process_type in celery_process_types("worker")
+        if worker:
+            command += f" -n {self.app_name(role)}@%h"
+            ready = log_contains(" ready.")
+        elif process_type in celery_process_types("beat"):
+            command += f" --schedule {self.state_dir / f'beat-schedule-{self.tag}-{role}'}"
+            ready = log_contains("beat: Starting")
+        else:
+            ready = http_answers(f"http://127.0.0.1:{port}/healthz")
+        env = self.procfile_env(role, **({"PORT": str(port)} if port else {}), **extra)
+        proc = self.processes.spawn(role, ["bash", "-c", command], env=env, ready=ready, app_name=self.app_name(role))
+        if worker:
+            self.workers.append(proc)
+        return proc

@@ -6,7 +6,6 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
-from kombu.exceptions import OperationalError
 
 from inventory.models import Product
 from payments import tasks
@@ -15,17 +14,6 @@ from payments.worker_poll import sweep_once
 from tests.payments.helpers import purchase, stocked_product
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def broker_down(monkeypatch):
-    """Publishing the fulfilment bell fails as it does with Redis stopped; undo() brings it back."""
-
-    def refuse(*args, **kwargs):
-        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
-
-    monkeypatch.setattr(tasks.fulfilment_wake, "apply_async", refuse)
-    return monkeypatch
 
 
 def test_webhook_answers_2xx_and_keeps_the_purchase_while_the_broker_is_down(stripe_fake, webhook, client,
