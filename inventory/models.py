@@ -10,6 +10,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 
+from common.clients import networks_parse
+
 from .variants import variant_label as label_of_variant
 
 stripe_style_store_id = RegexValidator(r"^store_[A-Za-z0-9]+$", "Store ids look like store_XYZ789.")
@@ -30,6 +32,13 @@ class CaptureMethod(models.TextChoices):
 currency_code = RegexValidator(r"^[a-z]{3}$", "A currency is three lower-case letters, as Stripe writes it (usd, eur).")
 
 
+def venue_addresses_valid(value: str) -> None:
+    try:
+        networks_parse(value)
+    except ValueError as bad:
+        raise ValidationError(str(bad)) from None
+
+
 class Store(models.Model):
     id = models.CharField(primary_key=True, max_length=64, validators=[stripe_style_store_id])
     name = models.CharField(max_length=200)
@@ -41,9 +50,17 @@ class Store(models.Model):
     capture_method = models.CharField(max_length=16, choices=CaptureMethod.choices, default=CaptureMethod.MANUAL,
                                       help_text="How held checkouts and the Payment Links the "
                                                 "store creates take the money.")
+    venue_addresses = models.TextField(
+        blank=True, validators=[venue_addresses_valid],
+        help_text="The venue's public addresses or networks (its Wi-Fi's NAT), separated by commas or spaces: "
+                  "hundreds of buyers share them, so they get the venue's rate of checkouts "
+                  "(CHECKOUT_STARTS_PER_VENUE_ADDRESS) instead of one address's.")
 
     class Meta:
         ordering = ["name"]
+
+    def venue_networks(self) -> list:
+        return networks_parse(self.venue_addresses)
 
     def __str__(self):
         return f"{self.name} ({self.id})"
@@ -389,8 +406,10 @@ class WaitlistEntry(models.Model):
 
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="waitlist")
     email = models.EmailField()
-    # The address of whoever added it: joins are rate-limited per client (inventory/waitlist.py).
+    # Who added it, the address and the browser: joins are rate-limited per buyer and, sized for a
+    # venue, per address (inventory/waitlist.py).
     client_ref = models.CharField(max_length=64, blank=True, db_index=True)
+    buyer_ref = models.CharField(max_length=64, blank=True, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)
     notified_at = models.DateTimeField(null=True, blank=True)
 

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
+from common.buyers import Buyer
 from inventory.models import Product
 
 from ..gateway import GatewayError, get_gateway
@@ -25,11 +26,12 @@ class NotOnSale(CheckoutRefused):
     """Staff switched the product's sales off, or it has no price."""
 
 
-def held_checkout_start(*, product: Product, quantity: int, client_ref: str) -> Checkout:
-    """Hold `quantity` units of `product` for this client, then create their Checkout Session.
+def held_checkout_start(*, product: Product, quantity: int, buyer: Buyer, challenge_solved: bool = False) -> Checkout:
+    """Hold `quantity` units of `product` for this buyer, then create their Checkout Session.
 
-    Raises NotOnSale or CheckoutRefused (bad quantity), TooManyOpenCheckouts, InsufficientStock
-    (nothing held, no session), or GatewayError (the hold is released again, no session exists).
+    Raises NotOnSale or CheckoutRefused (bad quantity), TooManyOpenCheckouts or ChallengeRequired,
+    InsufficientStock (nothing held, no session), or GatewayError (the hold is released again, no
+    session exists).
     """
     if not product.on_sale or product.unit_amount <= 0:
         raise NotOnSale(f"{product.display_name} is not on sale right now.")
@@ -38,7 +40,7 @@ def held_checkout_start(*, product: Product, quantity: int, client_ref: str) -> 
     now = timezone.now()
     session_until = now + timedelta(minutes=settings.HELD_CHECKOUT_SESSION_MINUTES)
     checkout = checkout_reserve(
-        lines=[CheckoutRequestLine(product.pk, quantity)], client_ref=client_ref,
+        lines=[CheckoutRequestLine(product.pk, quantity)], buyer=buyer, challenge_solved=challenge_solved,
         expires_at=now + timedelta(minutes=settings.HELD_CHECKOUT_HOLD_MINUTES),
         units_held_until=session_until + timedelta(minutes=settings.HELD_CHECKOUT_GRACE_MINUTES))
     try:

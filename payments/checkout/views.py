@@ -11,7 +11,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from common.clients import request_client_address
+from common.buyers import request_buyer
 from common.lookups import NotFound, or_404
 from common.money import money
 from inventory import selectors as inventory_selectors
@@ -116,7 +116,7 @@ def checkout_start_form(request):
     product = _product_or_404(data["store"], data["product"], data["price"])
     try:
         checkout = checkout_start(lines=[CheckoutRequestLine(product.pk, data["quantity"])], email=data["email"],
-                                  client_ref=request_client_address(request))
+                                  buyer=request_buyer(request))
     except InsufficientStock as short:
         return _unavailable(request, product, short.shortfalls[0].available, data)
     except TooManyOpenCheckouts as busy:
@@ -142,7 +142,7 @@ def waitlist_form(request):
     product = _product_or_404(form.cleaned_data["store"], form.cleaned_data["product"], form.cleaned_data["price"])
     try:
         entry = waitlist_join(product=product, email=form.cleaned_data["email"],
-                              client_ref=request_client_address(request))
+                              buyer=request_buyer(request))
     except WaitlistRefused as refused:
         return render(request, "payments/checkout_start.html", {"error": str(refused), "product": product},
                       status=409)

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from inventory import selectors as inventory_selectors
 from inventory.exceptions import InsufficientStock
 from inventory.routing import stock_feed_path
-from common.clients import request_client_address
+from common.buyers import request_buyer
 
 from ..checkout.api_schemas import gateway_error_text, short_of_stock_text
 from ..checkout.held import NotOnSale, held_checkout_start
@@ -46,6 +46,7 @@ def scan(request, code: str):
             return HttpResponseRedirect(product.payment_link_url, status=303 if posted else 302)
         return _scan_page(request, product, status=409 if posted else 200)
     if not posted:
+        request_buyer(request)  # the buyer's cookie, before they press the button
         # Offer no more than is left; the service still decides, since stock moves meanwhile.
         return _scan_page(request, product, form=ScanForm(most=max(1, min(product.max_per_checkout,
                                                                             product.available))))
@@ -57,7 +58,7 @@ def scan(request, code: str):
 
 def _hold_and_go(request, product, quantity: int, form):
     try:
-        checkout = held_checkout_start(product=product, quantity=quantity, client_ref=request_client_address(request))
+        checkout = held_checkout_start(product=product, quantity=quantity, buyer=request_buyer(request))
     except InsufficientStock as short:
         available = short.shortfalls[0].available
         error = short_of_stock_text(name=product.display_name, store_name=product.store.name, available=available)

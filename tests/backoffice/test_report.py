@@ -9,6 +9,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from common.buyers import Buyer
 from backoffice.report import day_report, stripe_fee
 from inventory.models import StockMovement
 from payments.checkout.services import CheckoutRequestLine, checkout_start
@@ -40,7 +41,8 @@ def link_purchase(client, webhook, product, quantity: int, capture: str) -> str:
 
 
 def checkout_purchase(client, webhook, product) -> Checkout:
-    checkout = checkout_start(lines=[CheckoutRequestLine(product.pk, 1)], client_ref="buyer-report",
+    checkout = checkout_start(lines=[CheckoutRequestLine(product.pk, 1)],
+                              buyer=Buyer(ref="buyer-report", address="buyer-report"),
                               email="buyer@example.com")
     intent = get_gateway().payment_intent_confirm(checkout.payment_intent_id, payment_method="pm_card_visa",
                                                   idempotency_key=f"confirm:{checkout.pk}")

@@ -8,7 +8,6 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
-from celery.result import _set_task_join_will_block
 from django.core.management import call_command
 from django.db import connection
 from django.test import Client
@@ -233,15 +232,6 @@ def test_payment_link_mode_scan_goes_on_to_the_link(client, stripe_offline, make
 def test_the_qr_code_of_a_held_product_is_our_own_scan_url(held_product):
     product = Product.objects.select_related("store").get(pk=held_product.pk)
     assert product.qr_url.endswith(f"/q/{product.scan_code}/")
-
-
-@pytest.fixture
-def eager_tasks_in_threads():
-    """Celery's "no result.get() inside a task" guard is one process-wide flag that each eager task
-    sets and restores; eager tasks in concurrent threads can restore it out of order and leave it
-    set, failing a later test's .get(). Clear it once the threads are done."""
-    yield
-    _set_task_join_will_block(False)
 
 
 @pytest.mark.usefixtures("eager_tasks_in_threads")
