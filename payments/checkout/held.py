@@ -11,8 +11,11 @@ expires lapsed sessions through settlement).
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.signing import Signer
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare
+from django.utils.http import urlencode
 
 from common.buyers import Buyer
 from inventory.models import Product
@@ -76,5 +79,20 @@ def _session_params(checkout: Checkout, product: Product, quantity: int, session
                                 "metadata": {"hold": str(checkout.pk), **what}},
         "success_url": settings.SITE_URL + reverse("payments:checkout_page", kwargs={"checkout_id": checkout.pk})
                        + "?from=stripe",
-        "cancel_url": settings.SITE_URL + reverse("payments:held_checkout_leave", kwargs={"checkout_id": checkout.pk}),
+        "cancel_url": settings.SITE_URL + held_checkout_leave_url(checkout.pk),
     }
+
+
+def held_checkout_leave_url(checkout_id) -> str:
+    """The path that lets a held checkout's buyer leave it: signed, so a stranger who learns the
+    checkout's id (staff see every id) cannot cancel someone else's hold."""
+    url = reverse("payments:held_checkout_leave", kwargs={"checkout_id": checkout_id})
+    return f"{url}?{urlencode({'token': _leave_signer().signature(str(checkout_id))})}"
+
+
+def held_checkout_leave_token_valid(*, checkout_id, token: str) -> bool:
+    return constant_time_compare(token, _leave_signer().signature(str(checkout_id)))
+
+
+def _leave_signer() -> Signer:
+    return Signer(salt="swagstore.held-checkout-leave")

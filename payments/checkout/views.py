@@ -22,6 +22,7 @@ from ..gateway import GatewayError, gateway_is_offline
 from ..models import Checkout, Order
 from ..offline.forms import OfflineCardForm
 from .api_schemas import MAX_QUANTITY, gateway_error_text, short_of_stock_text, waitlist_joined_text
+from .held import held_checkout_leave_url
 from .limits import TooManyOpenCheckouts
 from .routing import checkout_feed_path
 from .services import CheckoutRefused, CheckoutRequestLine, checkout_start
@@ -87,6 +88,9 @@ def checkout_page_render(request, checkout: Checkout, *, card_form=None, error: 
         "stripe_publishable_key": "" if offline else settings.STRIPE_PUBLISHABLE_KEY,
         "feed_path": checkout_feed_path(checkout.pk),
         "returned_from_stripe": request.GET.get("from") == "stripe",
+        # Only the buyer who started it is offered a way to leave it (the signed link Stripe also has).
+        "leave_url": (held_checkout_leave_url(checkout.pk) if checkout.checkout_session_id and checkout.buyer_ref
+                      and request_buyer(request).ref == checkout.buyer_ref else ""),
         "error": error,
     }
     return render(request, "payments/checkout.html", context, status=status)

@@ -21,7 +21,7 @@ from django.utils import timezone
 from common.ids import uuid_or_none
 
 from ..checkout.services import checkout_release
-from ..gateway import GatewayError, GatewayRejected, get_gateway
+from ..gateway import GatewayRejected, get_gateway
 from ..models import Checkout, StripeJob
 from ..settlement.outcomes import job_finish
 from ..settlement.records import stripe_job_record
@@ -98,24 +98,18 @@ def session_expire_run(*, job: StripeJob) -> None:
         job_finish(job=job, state=StripeJob.State.DONE)
 
 
-def held_checkout_leave(*, checkout_id) -> bool:
-    """The buyer left Stripe's page (its cancel URL): expire the session and release the units now.
+def held_checkout_leave_record(*, checkout_id) -> str | None:
+    """The buyer left Stripe's page (its cancel URL): record (once) the job that expires the session.
 
-    Returns False when Stripe could not be reached; the recorded job then finishes the work.
+    Returns the job's key, for the caller to run it at once through settlement's claim (so it runs
+    once, whoever claims it first: this request or the settlement worker the bell wakes), or None
+    when the checkout holds nothing any more.
     """
     checkout = Checkout.objects.filter(pk=checkout_id).exclude(checkout_session_id="").first()
     if checkout is None or checkout.status != Checkout.Status.RESERVED:
-        return True
+        return None
     with transaction.atomic():
-        key = held_session_expiry_record(checkout=checkout)
-    job = StripeJob.objects.get(key=key)
-    if job.state != StripeJob.State.PENDING:
-        return True
-    try:
-        session_expire_run(job=job)
-    except GatewayError:
-        return False  # the recorded job stays pending: the settlement worker retries it, or shows staff why not
-    return True
+        return held_session_expiry_record(checkout=checkout)
 
 
 def _expire_at_stripe(checkout: Checkout) -> dict:

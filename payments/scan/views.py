@@ -7,6 +7,7 @@ while it takes payments, else the same sold-out page.
 """
 
 from django import forms
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
@@ -17,11 +18,12 @@ from inventory.routing import stock_feed_path
 from common.buyers import request_buyer
 
 from ..checkout.api_schemas import gateway_error_text, short_of_stock_text
-from ..checkout.held import NotOnSale, held_checkout_start
+from ..checkout.held import NotOnSale, held_checkout_leave_token_valid, held_checkout_start
 from ..checkout.limits import TooManyOpenCheckouts
 from ..checkout.services import CheckoutRefused
 from ..checkout.views import WaitlistForm, checkout_or_404
-from ..fulfilment.held import held_checkout_leave
+from ..fulfilment.held import held_checkout_leave_record
+from ..settlement.runner import stripe_job_run_now
 from ..gateway import GatewayError
 
 
@@ -95,9 +97,14 @@ def _scan_page(request, product, *, form=None, status: int = 200, error: str = "
 
 @require_GET
 def leave(request, checkout_id):
-    """Stripe's cancel URL: expire the session first, then release the units (at once if Stripe answers)."""
+    """Stripe's cancel URL (signed): expire the session first, then release the units (at once if
+    Stripe answers). The expiry job runs once: here if we claim it first, else in the worker."""
     checkout = checkout_or_404(checkout_id)
     if not checkout.checkout_session_id:
         raise Http404("Only a held checkout can be left this way.")
-    held_checkout_leave(checkout_id=checkout.pk)
+    if not held_checkout_leave_token_valid(checkout_id=checkout.pk, token=request.GET.get("token", "")):
+        raise PermissionDenied("Only the buyer who started this checkout can leave it (use the link Stripe's "
+                               "page or the checkout page gave you).")
+    if key := held_checkout_leave_record(checkout_id=checkout.pk):
+        stripe_job_run_now(key=key)
     return redirect("payments:checkout_page", checkout_id=checkout.pk)

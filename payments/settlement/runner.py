@@ -46,6 +46,15 @@ def settlement_drain(*, seconds: float) -> int:
     return ran
 
 
+def stripe_job_run_now(*, key: str) -> bool:
+    """Claim the pending job with this key as a worker would (SKIP LOCKED, then a lease) and run it
+    here, now; False when another worker holds it or it is no longer pending (it then runs there)."""
+    jobs = _claim(StripeJob, Q(state=StripeJob.State.PENDING, key=key))
+    for job in jobs:
+        _run(job, _job_handler(job))
+    return bool(jobs)
+
+
 def settlement_next_due_in() -> float | None:
     """Seconds until a pending job or sync can next be claimed (0: now); None if none waits."""
     when = Greatest("next_attempt_at", Coalesce("locked_until", "next_attempt_at"))
