@@ -1,6 +1,5 @@
 """The end-of-day report: a page that prints cleanly, and the same figures as CSV."""
 
-import csv
 import io
 from datetime import date, timedelta
 
@@ -11,6 +10,7 @@ from django.views.decorators.http import require_GET
 
 from common.lookups import or_404
 from common.money import money
+from common.spreadsheets import csv_writer
 from inventory import selectors
 
 from .access import page_context, staff_permission_required
@@ -103,14 +103,13 @@ def _amount(minor: int, currency: str) -> str:
 def day_report_as_csv(report: DayReport) -> str:
     """Two blocks: one row per product (with units sold per hour), then the day's totals."""
     out = io.StringIO()
-    w = csv.writer(out, lineterminator="\n")
+    w = csv_writer(out)
     cur = report.currency.upper()
     w.writerow(["store", "day", "product", "name", "units_sold", "units_returned", f"revenue_{cur}", "stock_left",
                 "sell_through_percent", *(f"sold_{h:02d}h" for h in range(24))])
     for row in report.products:
-        name = row.product.display_name
         w.writerow([report.store.pk, report.day.isoformat(), row.product.stripe_product_id,
-                    "'" + name if name.startswith(("=", "+", "-", "@")) else name, row.net_sold, row.returned,
+                    row.product.display_name, row.net_sold, row.returned,
                     _amount(row.revenue, report.currency), row.stock_left,
                     "" if row.sell_through is None else row.sell_through, *row.hourly])
     w.writerow([])

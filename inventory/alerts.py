@@ -24,6 +24,8 @@ from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 
+from common.chat import chat_text_escaped
+
 from .models import LowStockAlert, LowStockAlertDelivery, Product
 from .signals import low_stock_alert_opened
 
@@ -142,7 +144,7 @@ def _send_webhook(alert: LowStockAlert) -> str:
     if not url.startswith(("https://", "http://")):
         raise ValueError(f"LOW_STOCK_WEBHOOK_URL must be an http(s) URL, not {url!r}")
     p = alert.product
-    payload = {"text": alert_text(alert), "alert": alert.pk, "store": p.store_id, "product": p.stripe_product_id,
+    payload = {"text": chat_text_escaped(alert_text(alert)), "alert": alert.pk, "store": p.store_id, "product": p.stripe_product_id,
                "name": p.display_name, "available": alert.available, "threshold": alert.threshold,
                "crossed_at": alert.crossed_at.isoformat()}
     request = urllib.request.Request(url, data=json.dumps(payload).encode(), method="POST", headers={
