@@ -77,15 +77,20 @@ class ImportResult:
                 f"other fields for {len(self.fields_changed)}.")
 
 
-def stock_csv_import(*, content: bytes, filename: str = "", actor=None, dry_run: bool = False) -> ImportResult:
+def stock_csv_import(*, content: bytes, filename: str = "", actor=None, dry_run: bool = False,
+                     store_ids: set[str] | None = None) -> ImportResult:
     """Check the whole file, then apply it in one transaction (or, with dry_run, check it against
-    the stock as it is now and roll back). Raises CsvImportRefused naming every problem.
+    the stock as it is now and roll back). Raises CsvImportRefused naming every problem, among them
+    rows for booths outside `store_ids` (the importing staff member's booths; None: any booth).
 
     Locks: the file's products (pk order) until commit. Ledger: one `import` row per product whose
     stock changed. Triggers: those of stock_apply (broadcasts, link syncs, low-stock alerts).
     """
     digest = hashlib.sha256(content).hexdigest()
     rows = stock_csv_parse(content)
+    if store_ids is not None and (foreign := [f"line {r.line}: booth {r.product.store_id} is not one of yours"
+                                              for r in rows if r.product.store_id not in store_ids]):
+        raise CsvImportRefused(foreign)
     with transaction.atomic():
         already = StockImport.objects.filter(digest=digest).first()
         if already is not None:

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('inventory', '0007_i19_buyers'),
+        ('inventory', '0006_variants'),
         ('payments', '0006_catalogue_events'),
     ]
 

@@ -240,6 +240,10 @@ if not 30 < HELD_CHECKOUT_SESSION_MINUTES <= 24 * 60:
 
     raise ImproperlyConfigured("HELD_CHECKOUT_SESSION_MINUTES must be above 30 (Stripe's minimum, with a margin "
                                "for clock skew) and at most 1440 (Stripe's maximum).")
+# The largest request body the web process reads (common/body_limit.py): 413 beyond, before reading it.
+# CSV files and pictures are at most 2 MB each; the rest is room for the form around them.
+REQUEST_BODY_MAX_BYTES = env.int("REQUEST_BODY_MAX_BYTES", default=3 * 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = REQUEST_BODY_MAX_BYTES
 # What one buyer (a browser: common/buyers.py) may hold at once, and how fast a buyer and an address
 # may start holds: payments/checkout/limits.py, README "Security" (why these defaults).
 CHECKOUT_MAX_OPEN_PER_BUYER = env.int("CHECKOUT_MAX_OPEN_PER_BUYER", default=3)
