@@ -8,10 +8,9 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
-from inventory import selectors
 from inventory.stock_csv import MAX_BYTES, CsvImportRefused, stock_csv_export, stock_csv_import
 
-from .access import page_context, staff_permission_required
+from .access import page_context, staff_booths, staff_permission_required
 
 
 @staff_permission_required("inventory.import_stock")
@@ -27,7 +26,8 @@ def stock_csv_page(request):
         else:
             try:
                 result = stock_csv_import(content=upload.read(), filename=upload.name, actor=request.user,
-                                          dry_run=bool(request.POST.get("dry_run")))
+                                          dry_run=bool(request.POST.get("dry_run")),
+                                          store_ids={s.pk for s in staff_booths(request)})
             except CsvImportRefused as refused:
                 errors = refused.errors
             else:
@@ -38,17 +38,18 @@ def stock_csv_page(request):
         status = 400
         messages.error(request, f"{upload.name if upload else 'No file'}: not imported, nothing changed.")
     return render(request, "backoffice/stock_csv.html", page_context(
-        request, "Stock as CSV", stores=selectors.store_list(), errors=errors, max_bytes=MAX_BYTES), status=status)
+        request, "Stock as CSV", stores=staff_booths(request), errors=errors, max_bytes=MAX_BYTES), status=status)
 
 
 @staff_permission_required("inventory.import_stock")
 @require_http_methods(["GET"])
 def stock_csv_download(request):
     store_ids = request.GET.getlist("store")
-    known = set(selectors.store_list().values_list("pk", flat=True))
-    if unknown := [s for s in store_ids if s not in known]:
-        return HttpResponse(f"No booth {', '.join(unknown)}.", status=400, content_type="text/plain; charset=utf-8")
-    return csv_attachment(stock_csv_export(store_ids=store_ids or None),
+    mine = [s.pk for s in staff_booths(request)]
+    if unknown := [s for s in store_ids if s not in mine]:
+        return HttpResponse(f"No booth of yours: {', '.join(unknown)}.", status=400,
+                            content_type="text/plain; charset=utf-8")
+    return csv_attachment(stock_csv_export(store_ids=store_ids or mine),
                           f"stock-{'-'.join(store_ids) or 'all'}-{timezone.localdate():%Y%m%d}.csv")
 
 

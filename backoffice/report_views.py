@@ -1,6 +1,5 @@
 """The end-of-day report: a page that prints cleanly, and the same figures as CSV."""
 
-import csv
 import io
 from datetime import date, timedelta
 
@@ -9,11 +8,10 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from common.lookups import or_404
 from common.money import money
-from inventory import selectors
+from common.spreadsheets import csv_writer
 
-from .access import page_context, staff_permission_required
+from .access import page_context, staff_booth_or_403, staff_booths, staff_permission_required
 from .chart import Series, sales_chart_svg, swatch_svg
 from .csv_views import csv_attachment
 from .report import DayReport, day_report
@@ -30,7 +28,7 @@ def _day(text: str) -> date | None:
 @require_GET
 def report_index(request):
     """Pick a booth and a day; a complete choice goes to the report's own address."""
-    stores = list(selectors.store_list())
+    stores = staff_booths(request)
     store_id, text = request.GET.get("store"), request.GET.get("day")
     errors = []
     if store_id or text:
@@ -45,17 +43,17 @@ def report_index(request):
         status=400 if errors else 200)
 
 
-def _report_or_404(store_id: str, day_text: str) -> DayReport:
+def _report_or_404(request, store_id: str, day_text: str) -> DayReport:
     day = _day(day_text)
     if day is None:
         raise Http404(f"“{day_text}” is not a day (YYYY-MM-DD).")
-    return day_report(store=or_404(selectors.store_get, store_id=store_id), day=day)
+    return day_report(store=staff_booth_or_403(request, store_id), day=day)
 
 
 @staff_permission_required("inventory.view_day_report")
 @require_GET
 def day_report_page(request, store_id: str, day: str):
-    report = _report_or_404(store_id, day)
+    report = _report_or_404(request, store_id, day)
     sold = [row for row in report.products if row.sold]
     series = [Series(row.product.display_name, row.hourly) for row in sold]
     is_today = report.day == timezone.localdate()
@@ -90,7 +88,7 @@ def _summary(report: DayReport, m) -> list[tuple[str, str, str]]:
 @staff_permission_required("inventory.view_day_report")
 @require_GET
 def day_report_csv(request, store_id: str, day: str):
-    report = _report_or_404(store_id, day)
+    report = _report_or_404(request, store_id, day)
     return csv_attachment(day_report_as_csv(report), f"day-report-{report.store.pk}-{report.day:%Y%m%d}.csv")
 
 
@@ -103,14 +101,13 @@ def _amount(minor: int, currency: str) -> str:
 def day_report_as_csv(report: DayReport) -> str:
     """Two blocks: one row per product (with units sold per hour), then the day's totals."""
     out = io.StringIO()
-    w = csv.writer(out, lineterminator="\n")
+    w = csv_writer(out)
     cur = report.currency.upper()
     w.writerow(["store", "day", "product", "name", "units_sold", "units_returned", f"revenue_{cur}", "stock_left",
                 "sell_through_percent", *(f"sold_{h:02d}h" for h in range(24))])
     for row in report.products:
-        name = row.product.display_name
         w.writerow([report.store.pk, report.day.isoformat(), row.product.stripe_product_id,
-                    "'" + name if name.startswith(("=", "+", "-", "@")) else name, row.net_sold, row.returned,
+                    row.product.display_name, row.net_sold, row.returned,
                     _amount(row.revenue, report.currency), row.stock_left,
                     "" if row.sell_through is None else row.sell_through, *row.hourly])
     w.writerow([])

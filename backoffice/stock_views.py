@@ -15,13 +15,12 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
-from common.lookups import or_404
 from inventory import selectors
 from inventory.exceptions import Refusal, StockChangeRefused, StockConflict
 from inventory.models import StockMovement
 from inventory.operations import STOCKTAKE_REASONS, CountLine, MoveLine, delivery_receive, stock_transfer, stocktake_record
 
-from .access import page_context, staff_permission_required
+from .access import page_context, staff_booth_or_403, staff_booths, staff_permission_required
 
 
 class FormErrors:
@@ -81,14 +80,15 @@ def _store_pick_view(*, permission: str, title: str, target: str, intro: str):
     @require_http_methods(["GET"])
     def store_pick(request):
         return render(request, "backoffice/store_pick.html", page_context(
-            request, title, stores=selectors.store_list(), target=target, intro=intro))
+            request, title, stores=staff_booths(request), target=target, intro=intro))
 
     return store_pick
 
 
-def _booth(store_id: str):
-    """The booth and its products with their held units, as a count or a delivery page lists them."""
-    store = or_404(selectors.store_get, store_id=store_id)
+def _booth(request, store_id: str):
+    """The staff member's booth and its products with their held units, as a count or a delivery
+    page lists them."""
+    store = staff_booth_or_403(request, store_id)
     return store, selectors.product_list_with_holds(store=store)
 
 
@@ -133,7 +133,7 @@ def _booth_form(request, store_id: str, *, read, apply, template: str, title: st
                 **context):
     """A one-page form over a booth's products: on POST, `read` the lines (naming bad ones in the
     errors), then `apply` them (see _submit); otherwise, or after a refusal, render the page."""
-    store, products = _booth(store_id)
+    store, products = _booth(request, store_id)
     errors, data, status = FormErrors(products), {}, 200
     if request.method == "POST":
         data = request.POST
@@ -181,7 +181,7 @@ def _stocktake_messages(request, outcome, counted: int) -> None:
 @staff_permission_required("inventory.transfer_stock")
 @require_http_methods(["GET", "POST"])
 def transfer(request):
-    stores = list(selectors.store_list())
+    stores = staff_booths(request)  # both sides must be booths this staff member works at
     by_id = {s.pk: s for s in stores}
     params = request.POST if request.method == "POST" else request.GET
     from_store, to_store = by_id.get(params.get("from", "")), by_id.get(params.get("to", ""))

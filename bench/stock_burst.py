@@ -97,13 +97,15 @@ def payment_link_burst(buyers: int, units: int, threads: int):
 
 def checkout_burst(buyers: int, units: int, threads: int):
     from inventory.exceptions import InsufficientStock
+    from common.buyers import Buyer
     from payments.checkout.services import CheckoutRequestLine, checkout_start
 
     product = new_product(units, "checkout")
 
     def start(buyer):
         try:
-            checkout_start(lines=[CheckoutRequestLine(product.pk, 1)], client_ref=f"bench-buyer-{buyer}")
+            who = f"bench-buyer-{buyer}"
+            checkout_start(lines=[CheckoutRequestLine(product.pk, 1)], buyer=Buyer(ref=who, address=who))
             return "held"
         except InsufficientStock:
             return "refused"

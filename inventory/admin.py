@@ -139,7 +139,9 @@ class ProductAdmin(admin.ModelAdmin):
     )
 
     def get_queryset(self, request):
-        return super().get_queryset(request).with_availability()
+        # Booth staff see, restock and export only the products of their booths (Store.staff).
+        products = super().get_queryset(request).with_availability()
+        return products if request.user.is_superuser else products.filter(store__staff=request.user)
 
     def get_fieldsets(self, request, obj=None):
         # Booth staff look at products without being able to change them: no Stripe or price section.

@@ -16,6 +16,8 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
+from common.chat import chat_text_escaped
+
 from .models import LowStockAlert, LowStockAlertDelivery, Product
 from .signals import low_stock_alert_opened
 
@@ -80,7 +82,7 @@ def low_stock_mail(alert: LowStockAlert) -> tuple[str, str]:
 def low_stock_payload(alert: LowStockAlert) -> dict:
     """The alert as the chat webhook gets it (a "text" field, and the facts for a bot)."""
     p = alert.product
-    return {"text": alert_text(alert), "alert": alert.pk, "store": p.store_id, "product": p.stripe_product_id,
+    return {"text": chat_text_escaped(alert_text(alert)), "alert": alert.pk, "store": p.store_id, "product": p.stripe_product_id,
             "name": p.display_name, "available": alert.available, "threshold": alert.threshold,
             "crossed_at": alert.crossed_at.isoformat()}
 

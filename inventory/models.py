@@ -2,7 +2,7 @@ import secrets
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator, RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import BooleanField, ExpressionWrapper, F, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce, Greatest
@@ -11,8 +11,12 @@ from django.utils import timezone
 from django.utils.http import urlencode
 
 from common.work import WorkRow
+from common.clients import networks_parse
 
 from .variants import variant_label as label_of_variant
+
+# The most units of one product a booth's stock may reach (a check constraint, refused by stock_apply).
+STOCK_MAX = 1_000_000
 
 stripe_style_store_id = RegexValidator(r"^store_[A-Za-z0-9]+$", "Store ids look like store_XYZ789.")
 
@@ -32,6 +36,13 @@ class CaptureMethod(models.TextChoices):
 currency_code = RegexValidator(r"^[a-z]{3}$", "A currency is three lower-case letters, as Stripe writes it (usd, eur).")
 
 
+def venue_addresses_valid(value: str) -> None:
+    try:
+        networks_parse(value)
+    except ValueError as bad:
+        raise ValidationError(str(bad)) from None
+
+
 class Store(models.Model):
     id = models.CharField(primary_key=True, max_length=64, validators=[stripe_style_store_id])
     name = models.CharField(max_length=200)
@@ -43,9 +54,21 @@ class Store(models.Model):
     capture_method = models.CharField(max_length=16, choices=CaptureMethod.choices, default=CaptureMethod.MANUAL,
                                       help_text="How held checkouts and the Payment Links the "
                                                 "store creates take the money.")
+    venue_addresses = models.TextField(
+        blank=True, validators=[venue_addresses_valid],
+        help_text="The venue's public addresses or networks (its Wi-Fi's NAT), separated by commas or spaces: "
+                  "hundreds of buyers share them, so they get the venue's rate of checkouts "
+                  "(CHECKOUT_STARTS_PER_VENUE_ADDRESS) instead of one address's.")
+    staff = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="booths",
+        help_text="Booth staff who count, move, receive, import, export and report for this booth "
+                  "(superusers: every booth).")
 
     class Meta:
         ordering = ["name"]
+
+    def venue_networks(self) -> list:
+        return networks_parse(self.venue_addresses)
 
     def __str__(self):
         return f"{self.name} ({self.id})"
@@ -158,7 +181,7 @@ class Product(models.Model):
                                   help_text="Details shown on the product page (supplier, material, …). The Stripe "
                                             "import keeps a size or colour shared by every variant here.")
     tags = models.JSONField(default=list, blank=True)
-    inventory = models.IntegerField(default=0)
+    inventory = models.IntegerField(default=0, validators=[MinValueValidator(0), MaxValueValidator(STOCK_MAX)])
     low_stock_threshold = models.PositiveIntegerField(default=5)
     qr_mode = models.CharField(max_length=16, choices=QrMode.choices, blank=True,
                                help_text="Leave blank to follow the store's setting.")
@@ -189,6 +212,8 @@ class Product(models.Model):
                 fields=["payment_link_id"], condition=~Q(payment_link_id=""), name="payment_link_one_product"
             ),
             models.CheckConstraint(condition=Q(inventory__gte=0), name="inventory_never_negative"),
+            # No booth holds a million of anything: a number past it is a typo or a forged form.
+            models.CheckConstraint(condition=Q(inventory__lte=STOCK_MAX), name="inventory_at_most_stock_max"),
             models.CheckConstraint(condition=Q(max_per_checkout__gte=1), name="product_max_per_checkout_positive"),
         ]
         # What booth staff may do without being allowed to edit the product itself (prices, Stripe).
@@ -391,8 +416,10 @@ class WaitlistEntry(models.Model):
 
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="waitlist")
     email = models.EmailField()
-    # The address of whoever added it: joins are rate-limited per client (inventory/waitlist.py).
+    # Who added it, the address and the browser: joins are rate-limited per buyer and, sized for a
+    # venue, per address (inventory/waitlist.py).
     client_ref = models.CharField(max_length=64, blank=True, db_index=True)
+    buyer_ref = models.CharField(max_length=64, blank=True, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)
     notified_at = models.DateTimeField(null=True, blank=True)
 

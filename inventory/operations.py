@@ -49,15 +49,19 @@ class StocktakeOutcome:
 
 
 def stocktake_record(*, store: Store, lines: list[CountLine], key: str, actor=None) -> StocktakeOutcome:
-    """Record a count of the booth: each counted line moves stock by (counted − shown), with the
-    reason staff picked for the difference. Sending the same page twice (same key) is a no-op.
+    """Record a count of the booth: each counted line sets the stock to what was counted, the
+    difference taken from the stock read under the row lock (never from the page's `shown`, which a
+    form can forge), with the reason staff picked for it. Sending the same page twice (same key) is
+    a no-op. `shown` only names the products whose stock moved after the page was loaded.
 
     Raises StockChangeRefused naming every bad line (not this store's product, not a whole number,
-    a loss reason for a count above the stock shown, a count below the units held for buyers);
+    a loss reason for a count not below the stock, a count below the units held for buyers);
     nothing changes then. Locks and triggers: those of stock_apply.
     """
     products = _store_products(store, [x.product_id for x in lines])
-    refusals = [r for x in lines if (r := _count_line_problem(x, products))]
+    # The same page sent again is answered from the ledger (stock_apply), not judged against the new stock.
+    replay = StockMovement.objects.filter(source=f"stocktake:{key}").exists()
+    refusals = [r for x in lines if (r := _count_line_problem(x, products, replay))]
     ids = [x.product_id for x in lines]
     refusals += [Refusal(pid, products[pid].display_name if pid in products else "", "counted twice in one count")
                  for pid in sorted({pid for pid in ids if ids.count(pid) > 1}, key=str)]
@@ -65,18 +69,15 @@ def stocktake_record(*, store: Store, lines: list[CountLine], key: str, actor=No
         refusals.append(Refusal(None, "", "enter a count for at least one product"))
     if refusals:
         raise StockChangeRefused(refusals)
-    changes = [StockChange(x.product_id, reason=x.reason, delta=x.counted - x.shown,
-                           note=f"counted {x.counted}, page showed {x.shown}")
-               for x in lines if x.counted != x.shown]
-    movements = stock_apply(changes=changes, source=f"stocktake:{key}", actor=actor) if changes else []
-    current = dict(Product.objects.filter(pk__in=[x.product_id for x in lines]).values_list("pk", "inventory"))
+    changes = [StockChange(x.product_id, reason=x.reason, level=x.counted, note=f"counted {x.counted}")
+               for x in lines]
+    movements = stock_apply(changes=changes, source=f"stocktake:{key}", actor=actor)
     applied = {m.product_id: m.delta for m in movements}
-    moved = [products[x.product_id].display_name for x in lines
-             if current[x.product_id] != x.shown + applied.get(x.product_id, 0)]
+    moved = [products[x.product_id].display_name for x in lines if x.counted - applied.get(x.product_id, 0) != x.shown]
     return StocktakeOutcome(movements=movements, moved_meanwhile=moved)
 
 
-def _count_line_problem(line: CountLine, products: dict[int, Product]) -> Refusal | None:
+def _count_line_problem(line: CountLine, products: dict[int, Product], replay: bool) -> Refusal | None:
     product = products.get(line.product_id)
     name = product.display_name if product else ""
     if product is None:
@@ -85,9 +86,9 @@ def _count_line_problem(line: CountLine, products: dict[int, Product]) -> Refusa
         return Refusal(product.pk, name, f"count a whole number from 0 to {MAX_UNITS}")
     if line.reason not in STOCKTAKE_REASONS:
         return Refusal(product.pk, name, f"pick a reason among {', '.join(str(R(r).label) for r in STOCKTAKE_REASONS)}")
-    if line.reason in LOSS_REASONS and line.counted >= line.shown:
+    if line.reason in LOSS_REASONS and line.counted >= product.inventory and not replay:
         return Refusal(product.pk, name, f"“{R(line.reason).label}” explains missing units, but {line.counted} "
-                                         f"counted is not below the {line.shown} in stock: use “Count correction”")
+                                         f"counted is not below the {product.inventory} in stock: use “Count correction”")
     return None
 
 

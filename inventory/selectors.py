@@ -15,6 +15,11 @@ def store_list() -> QuerySet[Store]:
     return Store.objects.all()
 
 
+def store_list_for_staff(*, user) -> QuerySet[Store]:
+    """The booths a staff member works at (Store.staff); a superuser's are all of them."""
+    return Store.objects.all() if user.is_superuser else Store.objects.filter(staff=user)
+
+
 def store_get(*, store_id: str) -> Store:
     try:
         return Store.objects.get(pk=store_id)

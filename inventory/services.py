@@ -15,7 +15,7 @@ from django.utils import timezone
 from .broadcast import stock_broadcast, stock_broadcast_on_commit
 from .exceptions import InsufficientStock, InvalidStockChange, Refusal, Shortfall, StockConflict
 from .locks import products_lock, products_lock_with_holds
-from .models import Product, Reservation, RetiredScanCode, StockMovement, new_scan_code
+from .models import STOCK_MAX, Product, Reservation, RetiredScanCode, StockMovement, new_scan_code
 from .signals import stock_moved
 
 
@@ -253,6 +253,9 @@ def _deltas_or_refuse(changes: list[StockChange], on_hand: dict[int, int], held:
         delta = c.delta if c.level is None else c.level - current
         if delta < 0 and current + delta < units_held:
             refusals.append(Refusal(c.product_id, names[c.product_id], _below_held(current, delta, units_held)))
+        elif current + delta > STOCK_MAX:
+            refusals.append(Refusal(c.product_id, names[c.product_id], f"would make {current + delta:,} in stock, "
+                                                                       f"above the most one product may have ({STOCK_MAX:,})"))
         deltas[c.product_id] = delta
     if refusals:
         raise StockConflict(refusals)

@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 
 from django.db import IntegrityError, transaction
 
+from common.spreadsheets import cell_restored, csv_writer
+
 from .catalogue import products_store_fields_set
 from .exceptions import StockChangeRefused
 from .models import Product, StockImport, StockMovement
@@ -38,8 +40,6 @@ MAX_BYTES = 2_000_000
 MAX_ROWS = 10_000
 MAX_TAGS, MAX_TAG_LENGTH = 20, 50
 MAX_ATTRIBUTES_JSON = 2_000
-# A spreadsheet would run a cell starting with these as a formula: exported names are quoted.
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 class CsvImportRefused(ValueError):
@@ -77,15 +77,20 @@ class ImportResult:
                 f"other fields for {len(self.fields_changed)}.")
 
 
-def stock_csv_import(*, content: bytes, filename: str = "", actor=None, dry_run: bool = False) -> ImportResult:
+def stock_csv_import(*, content: bytes, filename: str = "", actor=None, dry_run: bool = False,
+                     store_ids: set[str] | None = None) -> ImportResult:
     """Check the whole file, then apply it in one transaction (or, with dry_run, check it against
-    the stock as it is now and roll back). Raises CsvImportRefused naming every problem.
+    the stock as it is now and roll back). Raises CsvImportRefused naming every problem, among them
+    rows for booths outside `store_ids` (the importing staff member's booths; None: any booth).
 
     Locks: the file's products (pk order) until commit. Ledger: one `import` row per product whose
     stock changed. Triggers: those of stock_apply (broadcasts, link syncs, low-stock alerts).
     """
     digest = hashlib.sha256(content).hexdigest()
     rows = stock_csv_parse(content)
+    if store_ids is not None and (foreign := [f"line {r.line}: booth {r.product.store_id} is not one of yours"
+                                              for r in rows if r.product.store_id not in store_ids]):
+        raise CsvImportRefused(foreign)
     with transaction.atomic():
         already = StockImport.objects.filter(digest=digest).first()
         if already is not None:
@@ -146,7 +151,8 @@ def stock_csv_parse(content: bytes) -> list[CsvRow]:
             elif len(raw) >= MAX_ROWS:
                 raise CsvImportRefused([f"more than {MAX_ROWS:,} rows: split the file"])
             else:
-                raw.append((reader.line_num, dict(zip(header, (v.strip() for v in values)))))
+                # As exported: a cell that spreadsheets would run was given a leading ' (common/spreadsheets.py).
+                raw.append((reader.line_num, dict(zip(header, (cell_restored(v.strip()) for v in values)))))
     except csv.Error as exc:
         raise CsvImportRefused([f"line {reader.line_num}: not valid CSV ({exc})"]) from None
     if not raw and not errors:
@@ -179,12 +185,7 @@ def _header(reader) -> list[str]:
 
 def _key(values: dict) -> tuple[str, str, str, str]:
     """Which variant a row is: the unique (store, product, size, colour) of inventory.Product."""
-    return values["store"], values["product"], _unsafe(values.get("size", "")), _unsafe(values.get("colour", ""))
-
-
-def _unsafe(text: str) -> str:
-    """A size or colour as it was before export quoted it for spreadsheets (_safe_for_spreadsheets)."""
-    return text[1:] if text.startswith("'") and text[1:].startswith(FORMULA_START) else text
+    return values["store"], values["product"], values.get("size", ""), values.get("colour", "")
 
 
 def _rows(raw: list[tuple[int, dict]], errors: list[str]) -> list[CsvRow]:
@@ -293,15 +294,10 @@ def stock_csv_export(*, store_ids: list[str] | None = None, product_ids: list[in
     if product_ids is not None:
         products = products.filter(pk__in=product_ids)
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = csv_writer(out)
     writer.writerow(COLUMNS)
     for p in products.order_by("store_id", "stripe_product_id", "size", "colour"):
-        writer.writerow([p.store_id, p.stripe_product_id, _safe_for_spreadsheets(p.display_name), p.inventory,
-                         p.low_stock_threshold, ";".join(str(t) for t in p.tags or []),
-                         json.dumps(p.attributes or {}, ensure_ascii=False, sort_keys=True),
-                         _safe_for_spreadsheets(p.size), _safe_for_spreadsheets(p.colour)])
+        writer.writerow([p.store_id, p.stripe_product_id, p.display_name, p.inventory, p.low_stock_threshold,
+                         ";".join(str(t) for t in p.tags or []),
+                         json.dumps(p.attributes or {}, ensure_ascii=False, sort_keys=True), p.size, p.colour])
     return out.getvalue()
-
-
-def _safe_for_spreadsheets(text: str) -> str:
-    return "'" + text if text.startswith(FORMULA_START) else text

@@ -1,8 +1,9 @@
 """The waitlist: buyers who found a product sold out hear once when it is back.
 
 Anyone can type any address, so the list must not become a way to mail strangers or to learn who
-is on it: only sold-out products take names, one client adds at most WAITLIST_MAX_JOINS_PER_HOUR
-addresses an hour, and callers answer a new and a known address alike.
+is on it: only sold-out products take names, one buyer (a browser) adds at most
+WAITLIST_MAX_JOINS_PER_HOUR addresses an hour and one address, shared by a venue's crowd, at most
+WAITLIST_MAX_JOINS_PER_ADDRESS_PER_HOUR, and callers answer a new and a known address alike.
 """
 
 from datetime import timedelta
@@ -10,8 +11,10 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
+from django.db.models import Count, Q
 from django.utils import timezone
 
+from common.buyers import Buyer
 from common.clients import client_lock
 
 from .models import Product, WaitlistEntry
@@ -25,27 +28,33 @@ class WaitlistBusy(ValueError):
     """This client has added as many addresses as allowed for now (a 429)."""
 
 
-def waitlist_join(*, product: Product, email: str, client_ref: str) -> WaitlistEntry:
+def waitlist_join(*, product: Product, email: str, buyer: Buyer) -> WaitlistEntry:
     """Add an address (once per product); a second join is a no-op that returns the first entry.
 
-    Raises WaitlistRefused while the product is available, WaitlistBusy past the client's hourly
-    allowance. Locks: the client (advisory), so simultaneous joins count each other.
+    Raises WaitlistRefused while the product is available, WaitlistBusy past the buyer's or the
+    address's hourly allowance. Locks: the address and the buyer (advisory), so simultaneous joins
+    count each other.
     """
     if not Product.objects.sold_out().filter(pk=product.pk).exists():  # as of now, not as the caller read it
         raise WaitlistRefused(f"{product.display_name} is in stock in {product.store.name}: buy it now instead.")
     with transaction.atomic():
-        client_lock(client_ref=client_ref, purpose="waitlist")
-        _check_joins_per_hour(client_ref)
-        entry, _ = WaitlistEntry.objects.get_or_create(product=product, email=email.strip().lower(),
-                                                       defaults={"client_ref": client_ref[:64]})
+        client_lock(client_refs=[f"address:{buyer.address}", f"buyer:{buyer.ref}"], purpose="waitlist")
+        _check_joins_per_hour(buyer)
+        entry, _ = WaitlistEntry.objects.get_or_create(
+            product=product, email=email.strip().lower(),
+            defaults={"client_ref": buyer.address[:64], "buyer_ref": buyer.ref[:64]})
     return entry
 
 
-def _check_joins_per_hour(client_ref: str) -> None:
-    since = timezone.now() - timedelta(hours=1)
-    joined = WaitlistEntry.objects.filter(client_ref=client_ref[:64], created_at__gte=since).count()
-    if joined >= (cap := settings.WAITLIST_MAX_JOINS_PER_HOUR):
+def _check_joins_per_hour(buyer: Buyer) -> None:
+    by_address, by_buyer = Q(client_ref=buyer.address[:64]), Q(buyer_ref=buyer.ref[:64])
+    joined = (WaitlistEntry.objects.filter(created_at__gte=timezone.now() - timedelta(hours=1))
+              .filter(by_address | by_buyer)
+              .aggregate(address=Count("pk", filter=by_address), buyer=Count("pk", filter=by_buyer)))
+    if joined["buyer"] >= (cap := settings.WAITLIST_MAX_JOINS_PER_HOUR):
         raise WaitlistBusy(f"One visitor may add at most {cap} waitlist addresses an hour: please try later.")
+    if joined["address"] >= settings.WAITLIST_MAX_JOINS_PER_ADDRESS_PER_HOUR:
+        raise WaitlistBusy("Too many waitlist addresses were added from your network this hour: please try later.")
 
 
 class WaitlistMailFailed(OSError):

@@ -16,6 +16,7 @@ from django.urls import re_path  # noqa: E402
 
 from inventory.routing import websocket_urlpatterns as inventory_websockets  # noqa: E402
 from payments.checkout.routing import websocket_urlpatterns as payments_websockets  # noqa: E402
+from common.body_limit import RequestBodyLimit  # noqa: E402
 from common.websockets import NoSuchFeedConsumer  # noqa: E402
 
 # The catch-all comes last: a path that names no feed is refused at the handshake, not a 500.
@@ -23,7 +24,7 @@ websockets = inventory_websockets + payments_websockets + [re_path(r"", NoSuchFe
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        "http": RequestBodyLimit(django_asgi_app),
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websockets))),
     }
 )

@@ -1,6 +1,7 @@
 """Shared fixtures: the webhook endpoint, the Stripe fake (tests/fakes/stripe), the factories."""
 
 import pytest
+from celery.result import _set_task_join_will_block
 from kombu.exceptions import OperationalError
 
 from payments import tasks
@@ -66,3 +67,12 @@ def broker_down(monkeypatch):
 
     monkeypatch.setattr(tasks.fulfilment_wake, "apply_async", refuse)
     return monkeypatch
+
+
+@pytest.fixture
+def eager_tasks_in_threads():
+    """Celery's "no result.get() inside a task" guard is one process-wide flag that each eager task
+    sets and restores; eager tasks in concurrent threads can restore it out of order and leave it
+    set, failing a later test's .get(). Clear it once the threads are done."""
+    yield
+    _set_task_join_will_block(False)

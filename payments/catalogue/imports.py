@@ -24,7 +24,7 @@ from inventory.models import Product, Store
 from ..gateway import GatewayError, get_gateway
 from ..models import LinkSync
 from .errors import CatalogueImportError
-from .stripe_catalogue import catalogue_entries
+from .stripe_catalogue import catalogue_entries, pictures_refused
 
 MAX_PER_CHECKOUT_DEFAULT = Product._meta.get_field("max_per_checkout").default
 
@@ -38,6 +38,7 @@ class ImportReport:
     links_created: int = 0
     links_retired: list[str] = field(default_factory=list)
     stale: list[str] = field(default_factory=list)
+    pictures_refused: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
@@ -52,6 +53,7 @@ class ImportReport:
                   for link in self.links_retired]
         lines += [f"  ! {name}: no active Stripe price any more; left as it is (set its stock to 0 to stop selling it)."
                   for name in self.stale]
+        lines += [f"  ! {line}" for line in self.pictures_refused]
         return lines
 
 
@@ -84,7 +86,8 @@ def catalogue_import(*, store: Store, product_ids: list[str] | None = None, init
         store_id=store.pk, created=[p.display_name for p in outcome.created],
         updated=[f"{p.display_name}: {', '.join(fields)}" for p, fields in outcome.updated],
         unchanged=outcome.unchanged, links_created=links_created,
-        links_retired=retired, stale=[p.display_name for p in plan.stale])
+        links_retired=retired, stale=[p.display_name for p in plan.stale],
+        pictures_refused=pictures_refused(products, {e.stripe_product_id for e in entries}))
 
 
 def _stripe(call, doing: str):

@@ -9,6 +9,10 @@ A product whose prices differ by size and/or colour is sold in variants; a size 
 price shares (or a product's only price has) is a detail shown on the product page instead.
 """
 
+from urllib.parse import urlsplit
+
+from django.conf import settings
+
 from inventory.catalogue import CatalogueEntry
 from inventory.models import Store
 
@@ -95,8 +99,26 @@ def _label(price: dict, product: dict, key: str) -> str:
 
 
 def _image(product: dict) -> str:
-    images = [url for url in product.get("images") or [] if isinstance(url, str) and len(url) <= IMAGE_URL_MAX]
+    images = [url for url in product.get("images") or [] if _picture_url_safe(url)]
     return images[0] if images else ""
+
+
+def pictures_refused(products: list[dict], product_ids: set[str]) -> list[str]:
+    """A line per picture of these products that is not stored: only https: URLs are (never
+    `javascript:`, `data:` or plain http to some internal address), rendered in our pages' <img>,
+    and our own site's (SITE_URL: the demo's pictures, served over http on a laptop)."""
+    return [f"{p.get('name') or p['id']} ({p['id']}): picture {str(url)[:80]!r} left out: only https: pictures "
+            f"are shown" for p in products if p["id"] in product_ids
+            for url in p.get("images") or [] if not _picture_url_safe(url)]
+
+
+def _picture_url_safe(url) -> bool:
+    if not isinstance(url, str) or len(url) > IMAGE_URL_MAX:
+        return False
+    if any(c.isspace() or ord(c) < 32 for c in url):
+        return False
+    parts = urlsplit(url)
+    return (parts.scheme == "https" and bool(parts.hostname)) or url.startswith(settings.SITE_URL.rstrip("/") + "/")
 
 
 def entry_from_price_event(price: dict) -> dict:

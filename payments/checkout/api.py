@@ -15,7 +15,7 @@ from ninja import NinjaAPI, Status
 from ninja.errors import HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
-from common.clients import request_client_address
+from common.buyers import request_buyer
 from inventory import selectors as inventory_selectors
 from inventory.exceptions import InsufficientStock, InvalidStockChange, StoreNotFound, VariantRequired
 from inventory.models import Product
@@ -89,7 +89,7 @@ def checkout_create(request: HttpRequest, response: HttpResponse, payload: s.Che
     lines = [CheckoutRequestLine(products[(line.product, line.price or "")].pk, line.quantity)
              for line in payload.lines]
     try:
-        checkout = checkout_start(lines=lines, email=payload.email or "", client_ref=request_client_address(request))
+        checkout = checkout_start(lines=lines, email=payload.email or "", buyer=request_buyer(request))
     except InsufficientStock as short:
         return Status(409, _shortfalls(short, products.values()))
     except TooManyOpenCheckouts as busy:
@@ -123,7 +123,7 @@ def checkout_status(request: HttpRequest, checkout_id: str):
 def waitlist(request: HttpRequest, payload: s.WaitlistIn):
     product = _product_or_404(payload.store, payload.product, payload.price)
     try:
-        entry = waitlist_join(product=product, email=payload.email, client_ref=request_client_address(request))
+        entry = waitlist_join(product=product, email=payload.email, buyer=request_buyer(request))
     except WaitlistRefused as refused:
         raise HttpError(409, str(refused)) from refused
     except WaitlistBusy as busy:

@@ -12,9 +12,13 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.signing import Signer
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare
+from django.utils.http import urlencode
 
+from common.buyers import Buyer
 from inventory.models import Product
 
 from ..gateway import GatewayError, GatewayRejected, get_gateway
@@ -32,12 +36,12 @@ class SessionWithoutPaymentPage(GatewayRejected):
     """Stripe created the session without a `url` (the spec allows it): nothing to send the buyer to."""
 
 
-def held_checkout_start(*, product: Product, quantity: int, client_ref: str) -> Checkout:
-    """Hold `quantity` units of `product` for this client, then create their Checkout Session.
+def held_checkout_start(*, product: Product, quantity: int, buyer: Buyer, challenge_solved: bool = False) -> Checkout:
+    """Hold `quantity` units of `product` for this buyer, then create their Checkout Session.
 
-    Raises NotOnSale or CheckoutRefused (bad quantity), TooManyOpenCheckouts, InsufficientStock
-    (nothing held, no session), or GatewayError (the hold is released again; no session exists, or
-    SessionWithoutPaymentPage: one without a page, expired at once).
+    Raises NotOnSale or CheckoutRefused (bad quantity), TooManyOpenCheckouts or ChallengeRequired,
+    InsufficientStock (nothing held, no session), or GatewayError (the hold is released again; no
+    session exists, or SessionWithoutPaymentPage: one without a page, expired at once).
     """
     if not product.on_sale or product.unit_amount <= 0:
         raise NotOnSale(f"{product.display_name} is not on sale right now.")
@@ -46,7 +50,7 @@ def held_checkout_start(*, product: Product, quantity: int, client_ref: str) -> 
     now = timezone.now()
     session_until = now + timedelta(minutes=settings.HELD_CHECKOUT_SESSION_MINUTES)
     checkout = checkout_reserve(
-        lines=[CheckoutRequestLine(product.pk, quantity)], client_ref=client_ref,
+        lines=[CheckoutRequestLine(product.pk, quantity)], buyer=buyer, challenge_solved=challenge_solved,
         expires_at=now + timedelta(minutes=settings.HELD_CHECKOUT_HOLD_MINUTES),
         units_held_until=session_until + timedelta(minutes=settings.HELD_CHECKOUT_GRACE_MINUTES))
     try:
@@ -98,5 +102,20 @@ def _session_params(checkout: Checkout, product: Product, quantity: int, session
                                 "metadata": {"hold": str(checkout.pk), **what}},
         "success_url": settings.SITE_URL + reverse("payments:checkout_page", kwargs={"checkout_id": checkout.pk})
                        + "?from=stripe",
-        "cancel_url": settings.SITE_URL + reverse("payments:held_checkout_leave", kwargs={"checkout_id": checkout.pk}),
+        "cancel_url": settings.SITE_URL + held_checkout_leave_url(checkout.pk),
     }
+
+
+def held_checkout_leave_url(checkout_id) -> str:
+    """The path that lets a held checkout's buyer leave it: signed, so a stranger who learns the
+    checkout's id (staff see every id) cannot cancel someone else's hold."""
+    url = reverse("payments:held_checkout_leave", kwargs={"checkout_id": checkout_id})
+    return f"{url}?{urlencode({'token': _leave_signer().signature(str(checkout_id))})}"
+
+
+def held_checkout_leave_token_valid(*, checkout_id, token: str) -> bool:
+    return constant_time_compare(token, _leave_signer().signature(str(checkout_id)))
+
+
+def _leave_signer() -> Signer:
+    return Signer(salt="swagstore.held-checkout-leave")

@@ -14,13 +14,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from common import metrics
+from common.buyers import Buyer
 from inventory import selectors as inventory_selectors
 from inventory.exceptions import InsufficientStock
 from inventory.services import (StockLine, reservation_release, stock_decrease_lines, stock_increase,
                                 stock_reserve_lines)
 
 from .broadcast import checkout_broadcast_on_commit
-from .limits import client_holds_check
+from .limits import buyer_holds_check
 from ..gateway import GatewayError, get_gateway
 from ..models import Checkout, CheckoutLine
 
@@ -38,17 +39,19 @@ class CheckoutRequestLine:
 OPEN = (Checkout.Status.RESERVED, Checkout.Status.EXPIRED)
 
 
-def checkout_start(*, lines: list[CheckoutRequestLine], client_ref: str, email: str = "") -> Checkout:
+def checkout_start(*, lines: list[CheckoutRequestLine], buyer: Buyer, email: str = "",
+                   challenge_solved: bool = False) -> Checkout:
     """Reserve every line (all or none), then create a manual-capture PaymentIntent for it.
 
-    `client_ref` names the client (its address); every client, even an unknown one, is capped.
-    Raises InsufficientStock (nothing held, no PaymentIntent), TooManyOpenCheckouts (the client
-    would hold more than payments.checkout.limits allows), CheckoutRefused, or GatewayError (the
-    hold is released again). Locks: the client (advisory), then the products, through
+    `buyer` is the browser and its address; every buyer, even one without a cookie, is capped.
+    Raises InsufficientStock (nothing held, no PaymentIntent), TooManyOpenCheckouts or
+    ChallengeRequired (past payments.checkout.limits), CheckoutRefused, or GatewayError (the hold
+    is released again). Locks: the address and the buyer (advisory), then the products, through
     stock_reserve_lines.
     """
     expires_at = timezone.now() + timedelta(minutes=settings.CHECKOUT_HOLD_MINUTES)
-    checkout = checkout_reserve(lines=lines, client_ref=client_ref, email=email, expires_at=expires_at)
+    checkout = checkout_reserve(lines=lines, buyer=buyer, email=email, expires_at=expires_at,
+                                challenge_solved=challenge_solved)
     lines = list(checkout.lines.select_related("product"))
     metadata = {"checkout": str(checkout.id), "store": checkout.store_id,
                 "lines": ",".join(f"{_line_name(line.product)}x{line.quantity}" for line in lines)[:500]}
@@ -75,13 +78,14 @@ def _line_name(product) -> str:
     return f"{product.stripe_product_id}:{product.stripe_price_id}" if product.variant_label else product.stripe_product_id
 
 
-def checkout_reserve(*, lines: list[CheckoutRequestLine], client_ref: str, expires_at: datetime, email: str = "",
-                     units_held_until: datetime | None = None) -> Checkout:
-    """Create a checkout holding every line (all or none) for this client, within its caps.
+def checkout_reserve(*, lines: list[CheckoutRequestLine], buyer: Buyer, expires_at: datetime, email: str = "",
+                     units_held_until: datetime | None = None, challenge_solved: bool = False) -> Checkout:
+    """Create a checkout holding every line (all or none) for this buyer, within its caps and rates.
 
     `expires_at` is when the buyer's hold lapses; the units stay held until `units_held_until`
     (default: the same), which a held checkout sets past its Stripe session's own deadline.
-    Raises CheckoutRefused, TooManyOpenCheckouts or InsufficientStock; nothing is held then.
+    Raises CheckoutRefused, TooManyOpenCheckouts (ChallengeRequired) or InsufficientStock; nothing
+    is held then.
     """
     if not lines:
         raise CheckoutRefused("A checkout needs at least one line.")
@@ -93,11 +97,13 @@ def checkout_reserve(*, lines: list[CheckoutRequestLine], client_ref: str, expir
     if len({p.store_id for p in products.values()}) > 1 or len({p.currency for p in products.values()}) > 1:
         raise CheckoutRefused("All lines of one checkout must come from one store, in one currency.")
     with transaction.atomic():
-        client_holds_check(client_ref=client_ref, wanted=_merged(lines),
-                           names={pid: p.display_name for pid, p in products.items()})
         first = products[lines[0].product_id]
+        buyer_holds_check(buyer=buyer, store=first.store, wanted=_merged(lines),
+                          names={pid: p.display_name for pid, p in products.items()},
+                          challenge_solved=challenge_solved)
         checkout = Checkout.objects.create(
-            email=email, client_ref=client_ref[:64], store_id=first.store_id, currency=first.currency, expires_at=expires_at,
+            email=email, client_ref=buyer.address[:64], buyer_ref=buyer.ref[:64], store_id=first.store_id,
+            currency=first.currency, expires_at=expires_at,
             amount=sum(products[x.product_id].unit_amount * x.quantity for x in lines))
         stock_reserve_lines(lines=[StockLine(x.product_id, x.quantity) for x in lines], hold_ref=str(checkout.pk),
                             expires_at=units_held_until or expires_at)

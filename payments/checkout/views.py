@@ -11,7 +11,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from common.clients import request_client_address
+from common.buyers import request_buyer
 from common.lookups import NotFound, or_404
 from common.money import money
 from inventory import selectors as inventory_selectors
@@ -22,6 +22,7 @@ from ..gateway import GatewayError, gateway_is_offline
 from ..models import Checkout, Order
 from ..offline.forms import OfflineCardForm
 from .api_schemas import MAX_QUANTITY, gateway_error_text, short_of_stock_text, waitlist_joined_text
+from .held import held_checkout_leave_url
 from .limits import TooManyOpenCheckouts
 from .routing import checkout_feed_path
 from .services import CheckoutRefused, CheckoutRequestLine, checkout_start
@@ -87,6 +88,9 @@ def checkout_page_render(request, checkout: Checkout, *, card_form=None, error: 
         "stripe_publishable_key": "" if offline else settings.STRIPE_PUBLISHABLE_KEY,
         "feed_path": checkout_feed_path(checkout.pk),
         "returned_from_stripe": request.GET.get("from") == "stripe",
+        # Only the buyer who started it is offered a way to leave it (the signed link Stripe also has).
+        "leave_url": (held_checkout_leave_url(checkout.pk) if checkout.checkout_session_id and checkout.buyer_ref
+                      and request_buyer(request).ref == checkout.buyer_ref else ""),
         "error": error,
     }
     return render(request, "payments/checkout.html", context, status=status)
@@ -116,7 +120,7 @@ def checkout_start_form(request):
     product = _product_or_404(data["store"], data["product"], data["price"])
     try:
         checkout = checkout_start(lines=[CheckoutRequestLine(product.pk, data["quantity"])], email=data["email"],
-                                  client_ref=request_client_address(request))
+                                  buyer=request_buyer(request))
     except InsufficientStock as short:
         return _unavailable(request, product, short.shortfalls[0].available, data)
     except TooManyOpenCheckouts as busy:
@@ -142,7 +146,7 @@ def waitlist_form(request):
     product = _product_or_404(form.cleaned_data["store"], form.cleaned_data["product"], form.cleaned_data["price"])
     try:
         entry = waitlist_join(product=product, email=form.cleaned_data["email"],
-                              client_ref=request_client_address(request))
+                              buyer=request_buyer(request))
     except WaitlistRefused as refused:
         return render(request, "payments/checkout_start.html", {"error": str(refused), "product": product},
                       status=409)

@@ -85,3 +85,17 @@ def held_session_expiry_record(*, checkout: Checkout) -> str:
     key = f"expire_session:checkout:{checkout.pk}"
     stripe_job_record(action=StripeJob.Action.EXPIRE_SESSION, key=key, checkout=checkout)
     return key
+
+
+def held_checkout_leave_record(*, checkout_id) -> str | None:
+    """The buyer left Stripe's page (its cancel URL): record (once) the job that expires the session.
+
+    Returns the job's key, for the caller to run it at once through settlement's claim (so it runs
+    once, whoever claims it first: this request or the settlement worker the bell wakes), or None
+    when the checkout holds nothing any more.
+    """
+    checkout = Checkout.objects.filter(pk=checkout_id).exclude(checkout_session_id="").first()
+    if checkout is None or checkout.status != Checkout.Status.RESERVED:
+        return None
+    with transaction.atomic():
+        return held_session_expiry_record(checkout=checkout)

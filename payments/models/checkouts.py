@@ -21,8 +21,12 @@ class Checkout(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.RESERVED)
     email = models.EmailField(blank=True)
-    client_ref = models.CharField(max_length=64, blank=True, db_index=True,
-                                  help_text="Who started it (client address), to cap open holds per client.")
+    client_ref = models.CharField(max_length=64, blank=True,
+                                  help_text="The address it came from (an IPv6 /64 as its network), for the "
+                                            "per-address rate of checkouts started.")
+    buyer_ref = models.CharField(max_length=64, blank=True,
+                                 help_text="The browser that started it (its signed cookie), for the per-buyer caps "
+                                           "and for leaving it.")
     store = models.ForeignKey("inventory.Store", on_delete=models.PROTECT)
     amount = models.PositiveBigIntegerField()
     currency = models.CharField(max_length=3)
@@ -40,6 +44,8 @@ class Checkout(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        indexes = [models.Index(fields=["client_ref", "created_at"], name="checkout_address_recent"),
+                   models.Index(fields=["buyer_ref", "created_at"], name="checkout_buyer_recent")]
         constraints = [
             models.UniqueConstraint(fields=["payment_intent_id"], condition=~Q(payment_intent_id=""),
                                     name="checkout_one_payment_intent"),

@@ -7,6 +7,7 @@ while it takes payments, else the same sold-out page.
 """
 
 from django import forms
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
@@ -14,14 +15,15 @@ from django.views.decorators.http import require_GET, require_http_methods
 from inventory import selectors as inventory_selectors
 from inventory.exceptions import InsufficientStock
 from inventory.routing import stock_feed_path
-from common.clients import request_client_address
+from common.buyers import request_buyer
 
 from ..checkout.api_schemas import gateway_error_text, short_of_stock_text
-from ..checkout.held import NotOnSale, held_checkout_start
+from ..checkout.held import NotOnSale, held_checkout_leave_token_valid, held_checkout_start
 from ..checkout.limits import TooManyOpenCheckouts
 from ..checkout.services import CheckoutRefused
 from ..checkout.views import WaitlistForm, checkout_or_404
-from ..settlement.held_sessions import held_checkout_leave
+from ..fulfilment.held import held_checkout_leave_record
+from ..settlement.runner import stripe_job_run_now
 from ..gateway import GatewayError
 
 
@@ -46,6 +48,7 @@ def scan(request, code: str):
             return HttpResponseRedirect(product.payment_link_url, status=303 if posted else 302)
         return _scan_page(request, product, status=409 if posted else 200)
     if not posted:
+        request_buyer(request)  # the buyer's cookie, before they press the button
         # Offer no more than is left; the service still decides, since stock moves meanwhile.
         return _scan_page(request, product, form=ScanForm(most=max(1, min(product.max_per_checkout,
                                                                             product.available))))
@@ -57,7 +60,7 @@ def scan(request, code: str):
 
 def _hold_and_go(request, product, quantity: int, form):
     try:
-        checkout = held_checkout_start(product=product, quantity=quantity, client_ref=request_client_address(request))
+        checkout = held_checkout_start(product=product, quantity=quantity, buyer=request_buyer(request))
     except InsufficientStock as short:
         available = short.shortfalls[0].available
         error = short_of_stock_text(name=product.display_name, store_name=product.store.name, available=available)
@@ -94,9 +97,14 @@ def _scan_page(request, product, *, form=None, status: int = 200, error: str = "
 
 @require_GET
 def leave(request, checkout_id):
-    """Stripe's cancel URL: expire the session first, then release the units (at once if Stripe answers)."""
+    """Stripe's cancel URL (signed): expire the session first, then release the units (at once if
+    Stripe answers). The expiry job runs once: here if we claim it first, else in the worker."""
     checkout = checkout_or_404(checkout_id)
     if not checkout.checkout_session_id:
         raise Http404("Only a held checkout can be left this way.")
-    held_checkout_leave(checkout_id=checkout.pk)
+    if not held_checkout_leave_token_valid(checkout_id=checkout.pk, token=request.GET.get("token", "")):
+        raise PermissionDenied("Only the buyer who started this checkout can leave it (use the link Stripe's "
+                               "page or the checkout page gave you).")
+    if key := held_checkout_leave_record(checkout_id=checkout.pk):
+        stripe_job_run_now(key=key)
     return redirect("payments:checkout_page", checkout_id=checkout.pk)

@@ -5,8 +5,8 @@ meanwhile gets the sale, never a release under a paying buyer."""
 
 from django.db import transaction
 
-from ..fulfilment.held import held_checkout_follow_session, held_session_expiry_record
-from ..gateway import GatewayError, GatewayRejected, get_gateway
+from ..fulfilment.held import held_checkout_follow_session
+from ..gateway import GatewayRejected, get_gateway
 from ..models import Checkout, StripeJob
 from .outcomes import job_finish
 
@@ -18,26 +18,6 @@ def session_expire_run(*, job: StripeJob) -> None:
     with transaction.atomic():
         held_checkout_follow_session(checkout_id=checkout.pk, session=session)
         job_finish(job=job, state=StripeJob.State.DONE)
-
-
-def held_checkout_leave(*, checkout_id) -> bool:
-    """The buyer left Stripe's page (its cancel URL): expire the session and release the units now.
-
-    Returns False when Stripe could not be reached; the recorded job then finishes the work.
-    """
-    checkout = Checkout.objects.filter(pk=checkout_id).exclude(checkout_session_id="").first()
-    if checkout is None or checkout.status != Checkout.Status.RESERVED:
-        return True
-    with transaction.atomic():
-        key = held_session_expiry_record(checkout=checkout)
-    job = StripeJob.objects.get(key=key)
-    if job.state != StripeJob.State.PENDING:
-        return True
-    try:
-        session_expire_run(job=job)
-    except GatewayError:
-        return False  # the recorded job stays pending: the settlement worker retries it, or shows staff why not
-    return True
 
 
 def _expire_at_stripe(checkout: Checkout) -> dict:

@@ -13,6 +13,7 @@ import time
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, transaction
+from django.db.models import Q
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
@@ -47,6 +48,15 @@ def settlement_drain(*, seconds: float) -> int:
             _run(LINK_SYNC, sync, lambda s=sync: link_sync_run(sync=s))
         ran += len(jobs) + len(syncs)
     return ran
+
+
+def stripe_job_run_now(*, key: str) -> bool:
+    """Claim the pending job with this key as a worker would (SKIP LOCKED, then a lease) and run it
+    here, now; False when another worker holds it or it is no longer pending (it then runs there)."""
+    jobs = work_claim(STRIPE_JOB, limit=1, lease_seconds=_lease_seconds(), where=Q(key=key))
+    for job in jobs:
+        _run(STRIPE_JOB, job, _job_handler(job))
+    return bool(jobs)
 
 
 def settlement_next_due_in() -> float | None:

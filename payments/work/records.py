@@ -8,7 +8,7 @@ back, captures or switches the link, exactly once (the job key is Stripe's idemp
 from django.db import connection
 from django.utils import timezone
 
-from inventory.models import Product
+from inventory.models import Product, QrMode, Store
 
 from .bells import ring_settlement_on_commit
 from ..models import Checkout, IntakeEvent, LinkSync, Order, StripeJob
@@ -38,14 +38,17 @@ def link_sync_wanted(*, product_id: int) -> None:
     """Ask for the product's Payment Link to be brought in step; many asks coalesce into one sync.
 
     An upsert that bumps `wanted`, in the stock change's own transaction (it shares the product's lock).
+    Not for a product that sells only through held checkouts: no page or QR code offers its link,
+    and following every hold with a link update cost Stripe calls for nothing.
     """
-    table, products = LinkSync._meta.db_table, Product._meta.db_table
+    table, products, stores = LinkSync._meta.db_table, Product._meta.db_table, Store._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {table} (product_id, wanted, synced, attempts, next_attempt_at, last_error) "
-            f"SELECT id, 1, 0, 0, %s, '' FROM {products} WHERE id = %s AND payment_link_id <> '' "
+            f"SELECT p.id, 1, 0, 0, %s, '' FROM {products} p JOIN {stores} s ON s.id = p.store_id "
+            f"WHERE p.id = %s AND p.payment_link_id <> '' AND COALESCE(NULLIF(p.qr_mode, ''), s.qr_mode) <> %s "
             f"ON CONFLICT (product_id) DO UPDATE SET wanted = {table}.wanted + 1",
-            [timezone.now(), product_id])
+            [timezone.now(), product_id, QrMode.HELD_CHECKOUT.value])
         asked = cursor.rowcount
     if asked:
         ring_settlement_on_commit()

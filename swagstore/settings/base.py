@@ -54,6 +54,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "common.buyers.BuyerCookieMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -191,6 +192,8 @@ if REDIS_URL:
             },
         }
     }
+    # Open live feeds per address, counted across web processes (common/websockets.py).
+    WEBSOCKETS_COUNT_PREFIX = env("CHANNEL_PREFIX", default="swagstore") + ":ws-open:"
     CELERY_BROKER_URL = REDIS_URL
     CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 else:
@@ -256,13 +259,28 @@ if not 30 < HELD_CHECKOUT_SESSION_MINUTES <= 24 * 60:
 
     raise ImproperlyConfigured("HELD_CHECKOUT_SESSION_MINUTES must be above 30 (Stripe's minimum, with a margin "
                                "for clock skew) and at most 1440 (Stripe's maximum).")
-# What one client (address) may hold at once: payments/checkout/limits.py, README "Security".
-CHECKOUT_MAX_OPEN_PER_CLIENT = env.int("CHECKOUT_MAX_OPEN_PER_CLIENT", default=3)
+# The largest request body the web process reads (common/body_limit.py): 413 beyond, before reading it.
+# CSV files and pictures are at most 2 MB each; the rest is room for the form around them.
+REQUEST_BODY_MAX_BYTES = env.int("REQUEST_BODY_MAX_BYTES", default=3 * 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = REQUEST_BODY_MAX_BYTES
+# What one buyer (a browser: common/buyers.py) may hold at once, and how fast a buyer and an address
+# may start holds: payments/checkout/limits.py, README "Security" (why these defaults).
+CHECKOUT_MAX_OPEN_PER_BUYER = env.int("CHECKOUT_MAX_OPEN_PER_BUYER", default=3)
 CHECKOUT_MAX_UNITS_PER_PRODUCT = env.int("CHECKOUT_MAX_UNITS_PER_PRODUCT", default=5)
-CHECKOUT_MAX_UNITS_PER_CLIENT = env.int("CHECKOUT_MAX_UNITS_PER_CLIENT", default=10)
+CHECKOUT_MAX_UNITS_PER_BUYER = env.int("CHECKOUT_MAX_UNITS_PER_BUYER", default=10)
+CHECKOUT_RATE_WINDOW_SECONDS = env.int("CHECKOUT_RATE_WINDOW_SECONDS", default=60)
+CHECKOUT_STARTS_PER_BUYER = env.int("CHECKOUT_STARTS_PER_BUYER", default=4)
+# Per address (an IPv4 address or an IPv6 /64): up to the rate freely, then each hold needs a proof
+# of work, and past the ceiling none is started; a store's known venue addresses get the venue's.
+CHECKOUT_STARTS_PER_ADDRESS = env.int("CHECKOUT_STARTS_PER_ADDRESS", default=60)
+CHECKOUT_STARTS_PER_ADDRESS_CEILING = env.int("CHECKOUT_STARTS_PER_ADDRESS_CEILING", default=180)
+CHECKOUT_STARTS_PER_VENUE_ADDRESS = env.int("CHECKOUT_STARTS_PER_VENUE_ADDRESS", default=600)
+CHECKOUT_STARTS_PER_VENUE_ADDRESS_CEILING = env.int("CHECKOUT_STARTS_PER_VENUE_ADDRESS_CEILING", default=1200)
 WAITLIST_MAX_JOINS_PER_HOUR = env.int("WAITLIST_MAX_JOINS_PER_HOUR", default=5)
-# Live feeds one client address may hold open per web process (venue Wi-Fi puts many phones behind one).
-WEBSOCKETS_MAX_PER_CLIENT = env.int("WEBSOCKETS_MAX_PER_CLIENT", default=50)
+WAITLIST_MAX_JOINS_PER_ADDRESS_PER_HOUR = env.int("WAITLIST_MAX_JOINS_PER_ADDRESS_PER_HOUR", default=200)
+# Live feeds one address may hold open, counted across web processes (in Redis when there is one):
+# a venue's Wi-Fi puts thousands of phones behind one address.
+WEBSOCKETS_MAX_PER_ADDRESS = env.int("WEBSOCKETS_MAX_PER_ADDRESS", default=5000)
 # Card authorisations lapse after 7 days; the sweeper cancels or captures well before that.
 AUTHORISATION_SWEEP_AFTER_HOURS = env.int("AUTHORISATION_SWEEP_AFTER_HOURS", default=6 * 24)
 # --- Durable work (payments.models.work): batches, retries, the sweeper, Stripe's rate limit. ---

@@ -8,11 +8,13 @@ from tests import factories
 
 
 @pytest.fixture
-def booth_staff(db):
+def booth_staff(db, hall_a, hall_b):
+    """A volunteer on the staff of Hall A and Hall B (tests/backoffice/test_booth_staff.py: of one only)."""
     from backoffice.roles import booth_staff_user_ensure
 
     user, _ = booth_staff_user_ensure(username=f"volunteer-{uuid.uuid4().hex[:6]}", password="pw-volunteer-1",
                                       email="volunteer@example.com")
+    user.booths.add(hall_a, hall_b)
     return user
 
 

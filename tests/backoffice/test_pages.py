@@ -166,7 +166,7 @@ def test_staff_export_and_import_stock_as_csv(staff_client, hall_a):
     tee = product_in(hall_a, 5, name="Tee")
     exported = staff_client.get(reverse("backoffice:stock_csv_export"), {"store": hall_a.pk})
     assert exported["Content-Type"] == "text/csv; charset=utf-8" and "attachment" in exported["Content-Disposition"]
-    text = exported.content.decode().replace(f"{tee.stripe_product_id},Tee,5,", f"{tee.stripe_product_id},Tee,9,")
+    text = exported.content.decode().replace(f'"{tee.stripe_product_id}","Tee",5,', f'"{tee.stripe_product_id}","Tee",9,')
 
     response = staff_client.post(reverse("backoffice:stock_csv"), {
         "file": SimpleUploadedFile("stock.csv", text.encode(), content_type="text/csv")}, follow=True)
@@ -199,8 +199,8 @@ def test_the_admin_exports_selected_products(staff_client, hall_a):
                                  action(staff_client, "export_csv", [mug]))
 
     lines = response.content.decode().splitlines()
-    assert lines[0] == "store,product,name,stock,low_stock_threshold,tags,attributes,size,colour"
-    assert len(lines) == 2 and f",{mug.stripe_product_id},Mug,2," in lines[1]
+    assert lines[0] == '"store","product","name","stock","low_stock_threshold","tags","attributes","size","colour"'
+    assert len(lines) == 2 and f',"{mug.stripe_product_id}","Mug",2,' in lines[1]
     assert tee.stripe_product_id not in response.content.decode()
 
 

@@ -10,6 +10,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from backoffice.report import day_report, stripe_fee
+from backoffice.report_views import day_report_as_csv
+from common.buyers import Buyer
 from inventory.models import StockMovement
 from payments.checkout.services import CheckoutRequestLine, checkout_start
 from payments.gateway import get_gateway
@@ -40,7 +42,8 @@ def link_purchase(client, webhook, product, quantity: int, capture: str) -> str:
 
 
 def checkout_purchase(client, webhook, product) -> Checkout:
-    checkout = checkout_start(lines=[CheckoutRequestLine(product.pk, 1)], client_ref="buyer-report",
+    checkout = checkout_start(lines=[CheckoutRequestLine(product.pk, 1)],
+                              buyer=Buyer(ref="buyer-report", address="buyer-report"),
                               email="buyer@example.com")
     intent = get_gateway().payment_intent_confirm(checkout.payment_intent_id, payment_method="pm_card_visa",
                                                   idempotency_key=f"confirm:{checkout.pk}")
@@ -134,3 +137,16 @@ def test_staff_read_the_report_with_its_chart_and_download_it(known_day, staff_c
     totals = {r[0]: r[1] for r in rows if len(r) == 2}
     assert (totals["units_sold"], totals["revenue_USD"], totals["stripe_fees_avoided_USD"]) == ("4", "93.00", "0.82")
     assert (totals["refunds"], totals["cancelled_authorisations"]) == ("1", "1")
+
+
+@pytest.mark.django_db
+def test_the_day_report_csv_quotes_every_name_and_neutralises_formulas(hall_a):
+    # Names a spreadsheet would run: after a tab or a carriage return it still sees the formula.
+    for n, name in enumerate(["\t=HYPERLINK(\"https://evil.example\")", "\r@SUM(1+1)", "-2+3", "Plain tee"]):
+        factories.product_create(store=hall_a, name=name, inventory=1, stripe_product_id=f"prod_R{n}")
+
+    text = day_report_as_csv(day_report(store=hall_a, day=DAY))
+
+    names = [row[3] for row in csv.reader(io.StringIO(text)) if len(row) > 3][1:]
+    assert sorted(names) == sorted(["'\t=HYPERLINK(\"https://evil.example\")", "'\r@SUM(1+1)", "'-2+3", "Plain tee"])
+    assert '"Plain tee"' in text and f'"{hall_a.pk}"' in text  # every text cell quoted

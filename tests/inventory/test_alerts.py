@@ -174,6 +174,19 @@ def test_a_failing_mail_server_never_makes_the_webhook_send_twice(chat, django_c
 
 
 @pytest.mark.django_db
+def test_a_product_name_cannot_ping_the_channel_or_hide_a_link(chat, django_capture_on_commit_callbacks):
+    mug = factories.product_create(inventory=5, low_stock_threshold=3, link=False,
+                                   name="<!channel> <https://evil.example|Invoice> & @here")
+    with django_capture_on_commit_callbacks(execute=True):
+        sell(mug, 2, "crossing")
+
+    ((body, _),) = chat.received
+    assert "<" not in body["text"] and ">" not in body["text"]
+    assert "&lt;!channel&gt; &lt;https://evil.example|Invoice&gt; &amp; @\u2060here" in body["text"]
+    assert mail.outbox[0].subject.startswith("Low stock: <!channel>")  # mail is plain text: the name as typed
+
+
+@pytest.mark.django_db
 def test_a_lost_bell_is_rung_again_by_the_sweeper(alert_settings, django_capture_on_commit_callbacks):
     mug = low_stock_product(4, 3)
 

@@ -256,8 +256,8 @@ def test_a_junk_frame_is_ignored_quietly(caplog, make_product):
     assert not [r for r in caplog.records if r.exc_info or r.levelname in ("ERROR", "CRITICAL")]
 
 
-def test_one_client_may_hold_only_so_many_sockets(settings, make_product):
-    settings.WEBSOCKETS_MAX_PER_CLIENT = 2
+def test_one_address_may_hold_only_so_many_sockets(settings, make_product):
+    settings.WEBSOCKETS_MAX_PER_ADDRESS = 2
     product = make_product(inventory=2, link=False)
 
     def from_one_client() -> WebsocketCommunicator:

@@ -8,10 +8,11 @@ from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from inventory.exceptions import InsufficientStock, StockChangeRefused, StockConflict
-from inventory.models import Product, StockMovement
+from inventory.models import STOCK_MAX, Product, StockMovement
 from inventory.operations import CountLine, MoveLine, delivery_receive, stock_transfer, stocktake_record
 from inventory.services import StockLine, stock_decrease, stock_reserve_lines
 from tests import factories
@@ -161,20 +162,45 @@ def test_another_booths_product_cannot_be_counted_here():
 
 
 @pytest.mark.django_db
-def test_a_count_is_applied_on_top_of_sales_made_while_staff_counted():
-    # given: the page showed 10; two units sell while staff count 9 on the table (1 damaged)
+def test_a_count_is_taken_against_the_stock_as_it_is_under_the_lock_not_as_the_page_showed():
+    # given: the page showed 10; two units sell (and leave the booth) while staff count 7 on the table
     hall = booth("Hall A")
     tee = product_in(hall, 10)
     stock_decrease(product=tee, quantity=2, source="cs_during_count")
 
     # when
-    outcome = stocktake_record(store=hall, key=key(), lines=[CountLine(tee.pk, shown=10, counted=9, reason=R.DAMAGED)])
+    outcome = stocktake_record(store=hall, key=key(), lines=[CountLine(tee.pk, shown=10, counted=7, reason=R.DAMAGED)])
 
-    # then: the sale is kept, the damaged unit is recorded, and staff are told stock moved meanwhile
+    # then: the stock is what was counted; the difference is taken from the stock then (8), and
+    # staff are told stock moved meanwhile
     assert stock_of(tee) == 7
     assert [m.delta for m in outcome.movements] == [-1]
     assert outcome.moved_meanwhile == [tee.name]
     assert_in_step(tee)
+
+
+@pytest.mark.django_db
+def test_a_forged_shown_value_cannot_add_stock():
+    # the probe: counted 100000 with shown 0, sent again and again, reached 200,007
+    hall = booth("Hall A")
+    tee = product_in(hall, 7)
+
+    for _ in range(2):
+        stocktake_record(store=hall, key=key(), lines=[CountLine(tee.pk, shown=0, counted=100_000)])
+
+    assert stock_of(tee) == 100_000  # the count, once: never counted − shown on top of the stock
+    assert_in_step(tee)
+
+
+@pytest.mark.django_db
+def test_stock_has_an_upper_bound_in_the_database_and_in_the_services(admin_user):
+    hall = booth("Hall A")
+    tee = product_in(hall, 950_000)
+    with pytest.raises(StockConflict, match="above the most one product may have"):
+        delivery_receive(store=hall, supplier_reference="huge", lines=[MoveLine(tee.pk, 60_000)], actor=admin_user)
+    assert stock_of(tee) == 950_000
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Product.objects.filter(pk=tee.pk).update(inventory=STOCK_MAX + 1)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -208,9 +234,9 @@ def test_counts_during_a_burst_of_sales_lose_and_invent_nothing():
         return stock_decrease(product=tee, quantity=2, source=f"cs_burst_{i}")
 
     def count(i):
-        # every count page was loaded before the burst (showed 200) and found one unit missing
+        # every count page was loaded before the burst (showed 200); each counts 150 on the table
         return stocktake_record(store=hall, key=f"burst-count-{i}",
-                                lines=[CountLine(tee.pk, shown=200, counted=199, reason=R.LOST)])
+                                lines=[CountLine(tee.pk, shown=200, counted=150, reason=R.LOST)])
 
     workers = [Worker(buy, barrier=barrier, i=i) for i in range(16)] + [
         Worker(count, barrier=barrier, i=i) for i in range(6)]
@@ -219,10 +245,14 @@ def test_counts_during_a_burst_of_sales_lose_and_invent_nothing():
     for w in workers:
         w.join(60)
 
-    # then: every sale and every count happened exactly once
+    # then: every sale happened exactly once, every count set the stock it found under the lock:
+    # the stock is 150 less the sales after the last count
     assert [w.error for w in workers if w.error] == []
-    assert stock_of(tee) == 200 - 16 * 2 - 6
-    assert StockMovement.objects.filter(product=tee, reason=R.LOST).count() == 6
+    assert StockMovement.objects.filter(product=tee, source__startswith="cs_burst_").count() == 16
+    # (a count that finds 150 already changes nothing and writes no row: no sale came since the last)
+    last_count = StockMovement.objects.filter(product=tee, reason=R.LOST).latest("id")
+    sold_after = StockMovement.objects.filter(product=tee, source__startswith="cs_burst_", id__gt=last_count.id).count()
+    assert stock_of(tee) == 150 - 2 * sold_after
     assert_in_step(tee)
 
 

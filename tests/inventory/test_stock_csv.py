@@ -57,6 +57,23 @@ def test_export_then_import_changes_nothing_and_the_same_file_twice_is_a_no_op(h
     assert "'=cmd() mug" in exported.decode()  # a spreadsheet must not run a name as a formula
 
 
+def test_every_exported_text_cell_is_quoted_and_formulas_are_neutralised(hall):
+    # given: a tag and a product id a spreadsheet would run (the probe's strings)
+    tee = make(hall, 4, name="Tee", tags=["@SUM(1+1)*cmd|' /C calc'!A0", "ok"], stripe_product_id="=1+1",
+               colour="\tnavy")
+    before = snapshot(tee)
+
+    exported = stock_csv_export(store_ids=[hall.pk])
+
+    line = exported.splitlines()[1]
+    assert line.startswith(f'"{hall.pk}","\'=1+1","Tee (\tnavy)",4,')
+    assert '"\'@SUM(1+1)*cmd|\' /C calc\'!A0;ok"' in line and '"\'\tnavy"' in line
+    # and the export imported back changes nothing: the prefix is taken off again
+    report = stock_csv_import(content=exported.encode(), filename="export.csv")
+    assert (report.stock_changed, report.fields_changed, report.rows) == ([], [], 1)
+    assert snapshot(tee) == before
+
+
 def test_an_import_sets_stock_and_store_side_fields_with_one_ledger_row_each(hall, admin_user):
     tee, mug, cap = make(hall, 12), make(hall, 3), make(hall, 7)
     content = csv_bytes(
@@ -165,8 +182,8 @@ def test_the_commands_export_and_import_a_file(hall, tmp_path):
     tee = make(hall, 5)
     path = tmp_path / "stock.csv"
     call_command("stock_export", "--store", hall.pk, "--output", str(path), stdout=io.StringIO())
-    path.write_text(path.read_text().replace(f"{tee.stripe_product_id},{tee.name},5,",
-                                             f"{tee.stripe_product_id},{tee.name},11,"))
+    path.write_text(path.read_text().replace(f'"{tee.stripe_product_id}","{tee.name}",5,',
+                                             f'"{tee.stripe_product_id}","{tee.name}",11,'))
     out = io.StringIO()
 
     call_command("stock_import", str(path), stdout=out)

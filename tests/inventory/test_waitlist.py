@@ -8,6 +8,7 @@ from celery.exceptions import Retry
 from django.core import mail
 from django.core.mail.backends.locmem import EmailBackend
 
+from common.buyers import Buyer
 from inventory.models import WaitlistEntry
 from inventory.services import stock_decrease, stock_increase
 from inventory.tasks import waitlist_notify_task
@@ -19,9 +20,10 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def test_restock_mails_each_waiting_address_once(make_product):
     product = make_product(inventory=0, link=False, name="Zip hoodie")
-    waitlist_join(product=product, email="Ada@Example.com", client_ref="ada")
-    waitlist_join(product=product, email="ada@example.com ", client_ref="ada")  # the same person again
-    waitlist_join(product=product, email="bob@example.com", client_ref="bob")
+    waitlist_join(product=product, email="Ada@Example.com", buyer=Buyer(ref="ada", address="ada"))
+    # the same person again
+    waitlist_join(product=product, email="ada@example.com ", buyer=Buyer(ref="ada", address="ada"))
+    waitlist_join(product=product, email="bob@example.com", buyer=Buyer(ref="bob", address="bob"))
     assert WaitlistEntry.objects.filter(product=product).count() == 2
 
     stock_increase(product=product, quantity=3, source="restock-1")
@@ -35,11 +37,11 @@ def test_restock_mails_each_waiting_address_once(make_product):
 
 def test_nothing_is_sent_while_still_sold_out(make_product):
     product = make_product(inventory=0, link=False)
-    waitlist_join(product=product, email="ada@example.com", client_ref="ada")
+    waitlist_join(product=product, email="ada@example.com", buyer=Buyer(ref="ada", address="ada"))
     stock_increase(product=product, quantity=1, source="restock")
     stock_decrease(product=product, quantity=1, source="sale")
     mail.outbox.clear()
-    waitlist_join(product=product, email="cy@example.com", client_ref="cy")
+    waitlist_join(product=product, email="cy@example.com", buyer=Buyer(ref="cy", address="cy"))
     assert waitlist_notify(product_id=product.pk) == 0
     assert mail.outbox == []
 
@@ -47,7 +49,7 @@ def test_nothing_is_sent_while_still_sold_out(make_product):
 def test_two_concurrent_notifiers_send_each_mail_once(make_product):
     product = make_product(inventory=0, link=False)
     for n in range(10):
-        waitlist_join(product=product, email=f"fan{n}@example.com", client_ref=f"fan{n}")
+        waitlist_join(product=product, email=f"fan{n}@example.com", buyer=Buyer(ref=f"fan{n}", address=f"fan{n}"))
     # The restock notifies once by itself; then forget that and let two notifiers race for the list.
     stock_increase(product=product, quantity=5, source="restock")
     sent_by_signal = len(mail.outbox)

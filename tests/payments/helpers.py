@@ -5,6 +5,9 @@ import secrets
 import threading
 import uuid
 
+from django.test import Client
+
+from common.buyers import BUYER_COOKIE, Buyer, buyer_cookie_value
 from inventory.models import Product
 from payments.checkout.services import CheckoutRequestLine, checkout_start
 from payments.models import Checkout
@@ -87,9 +90,10 @@ def run_in_threads(target, args_list: list[tuple]) -> list:
 
 
 def checkout_for(product: Product, quantity: int = 1) -> Checkout:
-    # Each call is another buyer (address), as in a crowd at the booth.
+    # Each call is another buyer on an address of its own, as in a crowd at the booth.
+    who = f"buyer-{uuid.uuid4().hex[:12]}"
     return checkout_start(lines=[CheckoutRequestLine(product.pk, quantity)], email="buyer@example.com",
-                          client_ref=f"buyer-{uuid.uuid4().hex[:12]}")
+                          buyer=Buyer(ref=who, address=who))
 
 
 def authorise(fake, checkout: Checkout, card: str = "pm_card_visa") -> dict:
@@ -104,3 +108,10 @@ def intent_event(fake, checkout: Checkout, event_type: str, status: str) -> dict
     intent = shape("payment_intent", id=checkout.payment_intent_id, status=status, amount=checkout.amount,
                    capture_method="manual", metadata={"checkout": str(checkout.pk), "store": checkout.store_id})
     return events.event(event_type, intent, id=f"evt_{event_type}_{checkout.pk.hex[:12]}_{status}")
+
+
+def buyer_client(ref: str) -> Client:
+    """A test client whose browser already carries buyer `ref`'s signed cookie (as after a first page)."""
+    client = Client()
+    client.cookies[BUYER_COOKIE] = buyer_cookie_value(ref)
+    return client

@@ -271,6 +271,45 @@ def test_price_updated_relabels_a_size_and_a_clash_fails_alone(account, store, w
     assert Product.objects.get(store=store, stripe_price_id="price_ImpTeeS").size == "S"
 
 
+def test_only_https_pictures_are_stored_the_others_named_in_the_report(account, store):
+    bad = ["javascript:alert(1)", "data:image/svg+xml;base64,PHN2Zz4=", "http://169.254.169.254/latest/meta-data/"]
+    account.put([tee(images=bad), mug(images=[*bad[:1], "https://files.stripe.com/links/mug.png"])])
+
+    report = catalogue_import(store=store)
+
+    assert {p.stripe_product_id: p.image_url for p in Product.objects.filter(store=store)} == {
+        "prod_ImpTee": "", "prod_ImpMug": "https://files.stripe.com/links/mug.png"}
+    dropped = [line for line in report.lines() if "left out: only https: pictures" in line]
+    assert len(dropped) == 4 and any("169.254.169.254" in line for line in dropped)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_product_updated_with_a_script_picture_stores_none(account, store, webhook, client):
+    account.put([tee()])
+    catalogue_import(store=store)
+    product = shape("product", id="prod_ImpTee", name="Logo tee", description="", metadata={},
+                    images=["javascript:alert(document.cookie)"])
+
+    assert deliver(webhook, client, product, "evt_script_picture", int(time.time()) + 5).status_code == 200
+
+    assert set(Product.objects.filter(stripe_product_id="prod_ImpTee").values_list("image_url", flat=True)) == {""}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_price_updated_with_another_amount_is_ignored_and_staff_told(account, store, webhook, client, caplog):
+    account.put([tee()])
+    catalogue_import(store=store)
+    price = shape("price", id="price_ImpTeeM", product="prod_ImpTee", unit_amount=1, currency="usd",
+                  metadata={"size": "M"}, billing_scheme="per_unit", type="one_time", recurring=None)
+
+    assert deliver(webhook, client, price, "evt_one_cent", int(time.time()) + 5).status_code == 200
+
+    assert Product.objects.get(store=store, stripe_price_id="price_ImpTeeM").unit_amount == 2500
+    intake = IntakeEvent.objects.get(event_id="evt_one_cent")
+    assert intake.state == IntakeEvent.State.FAILED and "never change amount" in intake.last_error  # staff see it
+    assert any(r.levelname == "ERROR" and "price_ImpTeeM" in r.getMessage() for r in caplog.records)
+
+
 # ---- bad input stops, names the object, writes nothing ----
 
 @pytest.mark.parametrize("catalogue, message", [

@@ -16,6 +16,7 @@ from channels.testing import WebsocketCommunicator
 from django.test import Client
 from djstripe.models import Event
 
+from common.buyers import Buyer
 from inventory.models import Product, Reservation, StockMovement, WaitlistEntry
 from inventory.services import stock_decrease
 from payments.checkout.services import CheckoutRequestLine, checkout_release, checkout_start
@@ -42,9 +43,10 @@ def tote(make_store, make_product):
 
 
 def start(product: Product, quantity: int = 1) -> Checkout:
-    # Each call is another buyer (address), as in a crowd at the booth.
+    # Each call is another buyer on an address of its own, as in a crowd at the booth.
+    who = f"buyer-{uuid.uuid4().hex[:12]}"
     return checkout_start(lines=[CheckoutRequestLine(product.pk, quantity)], email="buyer@example.com",
-                          client_ref=f"buyer-{uuid.uuid4().hex[:12]}")
+                          buyer=Buyer(ref=who, address=who))
 
 
 # --- What the page shows ------------------------------------------------------------------------------

@@ -8,7 +8,6 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
-from celery.result import _set_task_join_will_block
 from django.core.management import call_command
 from django.db import connection
 from django.test import Client
@@ -18,6 +17,7 @@ from django.utils import timezone
 from inventory.models import Product, QrMode, Reservation, StockMovement
 from inventory.services import product_link_pause, product_scan_code_renew
 from payments.gateway import get_gateway
+from payments.checkout.held import held_checkout_leave_url
 from payments.models import Checkout, StripeCall, StripeJob
 from payments.offline.simulator import checkout_session_pay_offline, signed_event
 from payments.tasks import checkouts_sweep
@@ -81,7 +81,7 @@ def test_scan_holds_then_redirects_to_a_session_for_exactly_those_units(client, 
     assert params["payment_intent_data"]["capture_method"] == "manual"
     assert params["metadata"]["checkout"] == str(checkout.pk)
     assert params["expires_at"] >= (timezone.now() + timedelta(minutes=30)).timestamp()
-    assert params["cancel_url"].endswith(reverse("payments:held_checkout_leave", args=[checkout.pk]))
+    assert params["cancel_url"].endswith(held_checkout_leave_url(checkout.pk))
     # Our hold lapses first; the units stay reserved past Stripe's own deadline for the session.
     (hold,) = Reservation.objects.filter(hold_ref=str(checkout.pk))
     assert checkout.expires_at < checkout.session_expires_at < hold.expires_at
@@ -197,7 +197,7 @@ def test_stripe_expiring_the_session_releases_the_hold(client, held_product, web
 def test_leaving_stripes_page_expires_the_session_and_releases_at_once(client, held_product):
     _scan(client, held_product, 2)
     checkout = Checkout.objects.get()
-    response = client.get(reverse("payments:held_checkout_leave", args=[checkout.pk]))
+    response = client.get(held_checkout_leave_url(checkout.pk))
     assert response.status_code == 302
     checkout.refresh_from_db()
     assert checkout.status == Checkout.Status.EXPIRED
@@ -233,15 +233,6 @@ def test_payment_link_mode_scan_goes_on_to_the_link(client, stripe_offline, make
 def test_the_qr_code_of_a_held_product_is_our_own_scan_url(held_product):
     product = Product.objects.select_related("store").get(pk=held_product.pk)
     assert product.qr_url.endswith(f"/q/{product.scan_code}/")
-
-
-@pytest.fixture
-def eager_tasks_in_threads():
-    """Celery's "no result.get() inside a task" guard is one process-wide flag that each eager task
-    sets and restores; eager tasks in concurrent threads can restore it out of order and leave it
-    set, failing a later test's .get(). Clear it once the threads are done."""
-    yield
-    _set_task_join_will_block(False)
 
 
 @pytest.mark.usefixtures("eager_tasks_in_threads")

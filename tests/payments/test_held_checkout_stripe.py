@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from inventory.models import Product, QrMode
+from payments.checkout.held import held_checkout_leave_url
 from payments.models import Checkout, StripeJob
 from payments.settlement.runner import settlement_drain
 from payments.tasks import checkouts_sweep
@@ -124,7 +125,7 @@ def test_checkout_session_expired_event_releases_the_hold(client, held_product, 
 def test_the_cancel_url_expires_the_session_at_stripe_then_releases(client, held_product, stripe_fake):
     _scan(client, held_product, 2)
     checkout = Checkout.objects.get()
-    assert client.get(reverse("payments:held_checkout_leave", args=[checkout.pk])).status_code == 302
+    assert client.get(held_checkout_leave_url(checkout.pk)).status_code == 302
     assert len(stripe_fake.calls("POST", EXPIRE)) == 1
     checkout.refresh_from_db()
     assert checkout.status == Checkout.Status.EXPIRED

@@ -9,7 +9,7 @@ from django.test import Client
 
 from inventory.models import Product, Reservation
 from payments.models import Checkout
-from tests.payments.helpers import run_in_threads
+from tests.payments.helpers import buyer_client, run_in_threads
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("stripe_offline")]
 
@@ -52,50 +52,75 @@ def test_units_are_capped_across_a_clients_open_checkouts(client, booth, setting
     assert start(client, store, [(c, 2)])[0] == 201  # up to the cap is fine
 
 
-def test_another_client_is_not_affected_by_the_first_ones_holds(client, booth):
+def test_another_buyer_is_not_affected_by_the_first_ones_holds(client, booth):
     store, (a, *_) = booth
     assert start(client, store, [(a, 5)])[0] == 201
-    assert start(client, store, [(a, 3)], REMOTE_ADDR="203.0.113.7")[0] == 201
+    assert start(Client(), store, [(a, 3)])[0] == 201  # another browser, even on the same address
     assert Product.objects.with_availability().get(pk=a.pk).available == 0  # two buyers may take it all, one may not
 
 
-# --- 2. The client is the address our proxy saw, empty or not, and the cap holds under a race -----------
+def test_a_buyer_on_another_address_is_still_the_same_buyer(client, booth):
+    store, (a, *_) = booth
+    assert start(client, store, [(a, 5)])[0] == 201
+    assert start(client, store, [(a, 1)], REMOTE_ADDR="203.0.113.7")[0] == 429  # the cookie is the buyer
+
+
+# --- 2. The address is the one our proxy saw, empty or not, and the caps hold under a race ---------------
 
 @pytest.fixture
 def behind_router(settings):
     settings.TRUSTED_PROXY_COUNT = 1
-    settings.CHECKOUT_MAX_OPEN_PER_CLIENT = 3
+    settings.CHECKOUT_MAX_OPEN_PER_BUYER = 3
 
 
-def test_a_forged_forwarded_for_entry_is_not_a_new_client(client, booth, behind_router):
+def test_a_forged_forwarded_for_entry_is_not_a_new_address(booth, behind_router, settings):
+    settings.CHECKOUT_STARTS_PER_ADDRESS, settings.CHECKOUT_STARTS_PER_ADDRESS_CEILING = 3, 3
     store, (a, *_) = booth
     # Daphne's --proxy-headers puts the leftmost (client-written) entry in REMOTE_ADDR; the router
-    # appended the real one at the right.
-    statuses = [start(client, store, [(a, 1)], REMOTE_ADDR=f"198.51.100.{n}",
+    # appended the real one at the right. A fresh cookie jar each time: only the address counts.
+    statuses = [start(Client(), store, [(a, 1)], REMOTE_ADDR=f"198.51.100.{n}",
                       HTTP_X_FORWARDED_FOR=f"198.51.100.{n}, 203.0.113.9")[0] for n in range(5)]
     assert statuses == [201, 201, 201, 429, 429]
     assert set(Checkout.objects.values_list("client_ref", flat=True)) == {"203.0.113.9"}
 
 
-def test_an_empty_address_is_a_client_too(client, booth, behind_router):
+def test_an_empty_address_is_an_address_too(booth, behind_router, settings):
+    settings.CHECKOUT_STARTS_PER_ADDRESS, settings.CHECKOUT_STARTS_PER_ADDRESS_CEILING = 3, 3
     store, (a, *_) = booth
-    statuses = [start(client, store, [(a, 1)], REMOTE_ADDR="", HTTP_X_FORWARDED_FOR=", ")[0] for _ in range(4)]
+    statuses = [start(Client(), store, [(a, 1)], REMOTE_ADDR="", HTTP_X_FORWARDED_FOR=", ")[0] for _ in range(4)]
     assert statuses == [201, 201, 201, 429]
 
 
 @pytest.mark.django_db(transaction=True)
-def test_simultaneous_requests_from_one_address_respect_the_cap(booth, behind_router):
+def test_simultaneous_requests_from_one_buyer_respect_the_cap(booth, behind_router):
     store, (a, *_) = booth
 
     def attempt(n):
-        try:
-            return start(Client(), store, [(a, 1)], HTTP_X_FORWARDED_FOR=f"10.0.0.{n}, 203.0.113.9")[0]
+        try:  # one browser (one cookie) sending from several tabs at once
+            return start(buyer_client("one-browser"), store, [(a, 1)],
+                         HTTP_X_FORWARDED_FOR=f"10.0.0.{n}, 203.0.113.9")[0]
         finally:
             connection.close()
 
     statuses = run_in_threads(attempt, [(n,) for n in range(10)])
     assert sorted(statuses) == [201] * 3 + [429] * 7
-    assert Checkout.objects.filter(client_ref="203.0.113.9").count() == 3
+    assert Checkout.objects.filter(buyer_ref="one-browser").count() == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_simultaneous_requests_from_one_address_respect_its_rate(booth, behind_router, settings):
+    settings.CHECKOUT_STARTS_PER_ADDRESS, settings.CHECKOUT_STARTS_PER_ADDRESS_CEILING = 4, 4
+    store, (a, b, *_) = booth
+
+    def attempt(n):
+        try:  # a script: a new cookie jar for every request
+            return start(Client(), store, [(a if n % 2 else b, 1)], HTTP_X_FORWARDED_FOR=f"10.0.0.{n}, 203.0.113.9")[0]
+        finally:
+            connection.close()
+
+    statuses = run_in_threads(attempt, [(n,) for n in range(12)])
+    assert sorted(statuses) == [201] * 4 + [429] * 8
+    assert Checkout.objects.filter(client_ref="203.0.113.9").count() == 4
 
 
 # --- 3. JSON only, and never for another site's page -----------------------------------------------------

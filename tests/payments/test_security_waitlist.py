@@ -4,6 +4,7 @@ import json
 
 import pytest
 from django.core import mail
+from django.test import Client
 
 from inventory.models import WaitlistEntry
 from inventory.services import stock_decrease, stock_increase
@@ -39,16 +40,24 @@ def test_a_known_address_gets_the_same_answer_as_a_new_one(client, sold_out):
     assert new.keys() == known.keys() and new["detail"].replace("bob", "ada") == known["detail"]
 
 
-def test_one_client_adds_only_a_few_addresses_an_hour(client, sold_out, settings, django_capture_on_commit_callbacks):
+def test_one_buyer_adds_only_a_few_addresses_an_hour(client, sold_out, settings, django_capture_on_commit_callbacks):
     settings.WAITLIST_MAX_JOINS_PER_HOUR = 5
     statuses = [join(client, sold_out, f"stranger{n}@example.com")[0] for n in range(8)]
     assert statuses == [202] * 5 + [429] * 3
     assert WaitlistEntry.objects.count() == 5
-    assert join(client, sold_out, "mine@example.com", REMOTE_ADDR="203.0.113.7")[0] == 202  # another visitor
+    assert join(Client(), sold_out, "mine@example.com")[0] == 202  # another visitor, on the same address
     # and the restock mails only the addresses that were kept
     with django_capture_on_commit_callbacks(execute=True):
         stock_increase(product=sold_out, quantity=1, source="restock")
     assert len(mail.outbox) == 6
+
+
+def test_one_address_adds_as_many_as_a_venue_needs_but_not_more(sold_out, settings):
+    settings.WAITLIST_MAX_JOINS_PER_ADDRESS_PER_HOUR = 12
+    # A script with a fresh cookie jar each time, behind one address (an IPv6 /64 is one).
+    statuses = [join(Client(), sold_out, f"stranger{n}@example.com", REMOTE_ADDR=f"2001:db8:5:6::{n:x}")[0]
+                for n in range(1, 15)]
+    assert statuses == [202] * 12 + [429] * 2
 
 
 def test_the_waitlist_form_refuses_a_product_in_stock(client, make_product):

@@ -2,6 +2,7 @@ from django.core.management.base import BaseCommand
 
 from backoffice.roles import DEMO_PASSWORD, DEMO_USERNAME, booth_staff_user_ensure
 from inventory.demo import demo_catalogue_seed
+from inventory.selectors import store_list
 from payments.gateway import gateway_is_offline
 
 
@@ -14,7 +15,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         # First, so the demo's low-stock e-mails (the tote bag starts low) have someone to go to.
         if gateway_is_offline():
-            _, created = booth_staff_user_ensure()
+            booth_user, created = booth_staff_user_ensure()
             note = f"created, password {DEMO_PASSWORD}" if created else "already there"
             self.stdout.write(f"Demo booth-staff user {DEMO_USERNAME!r}: {note} (demo only).")
         else:
@@ -25,4 +26,5 @@ class Command(BaseCommand):
                               "`manage.py import_stripe_catalogue STORE_ID`.")
             return
         created, existing = demo_catalogue_seed()
+        booth_user.booths.add(*store_list())  # the demo's volunteer works at both booths
         self.stdout.write(self.style.SUCCESS(f"Demo catalogue: {created} variant(s) created (a size each, or a product without sizes), {existing} already there."))
