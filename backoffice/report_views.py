@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from common.lookups import or_404
-from common.money import money
+from common.money import major_units, money
 from inventory import selectors
 
 from .access import page_context, staff_permission_required
@@ -96,8 +96,7 @@ def day_report_csv(request, store_id: str, day: str):
 
 def _amount(minor: int, currency: str) -> str:
     """Money as a plain number for spreadsheets (25.00), in the currency's main unit."""
-    text = money(minor, currency)
-    return text.rsplit(" ", 1)[0]
+    return str(major_units(minor, currency))
 
 
 def day_report_as_csv(report: DayReport) -> str:

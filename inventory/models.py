@@ -1,4 +1,5 @@
 import secrets
+import zoneinfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -27,6 +28,11 @@ class CaptureMethod(models.TextChoices):
     AUTOMATIC = "automatic", "Charge at once"
 
 
+def validate_time_zone(name: str) -> None:
+    if name not in zoneinfo.available_timezones():
+        raise ValidationError(f"{name!r} is not a time zone name such as Europe/Berlin or America/New_York.")
+
+
 currency_code = RegexValidator(r"^[a-z]{3}$", "A currency is three lower-case letters, as Stripe writes it (usd, eur).")
 
 
@@ -41,6 +47,9 @@ class Store(models.Model):
     capture_method = models.CharField(max_length=16, choices=CaptureMethod.choices, default=CaptureMethod.MANUAL,
                                       help_text="How held checkouts and the Payment Links the "
                                                 "store creates take the money.")
+    time_zone = models.CharField(max_length=64, default=settings.TIME_ZONE, validators=[validate_time_zone],
+                                 help_text="Where the booth is: times on receipts, staff pages and the "
+                                           "day's report are shown in it (Europe/Berlin, America/New_York).")
 
     class Meta:
         ordering = ["name"]

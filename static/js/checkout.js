@@ -52,6 +52,10 @@
     if (FINAL[status]) {
       stopFeed();
     }
+    // Sold: the page now has a receipt to show, which the server renders (code, QR code, time).
+    if ((status === "authorised" || status === "paid") && !document.querySelector("[data-receipt]")) {
+      window.location.reload();
+    }
   }
 
   /* ---- the hold's countdown ---- */

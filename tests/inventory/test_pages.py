@@ -131,7 +131,7 @@ def test_store_page_shows_each_product_with_its_stock_and_a_link(client, booth, 
     assert card.find(data_stock_count="").text() == "12"
     assert card.find("a").attrs["href"] == product_url(tee)
     assert not shown_when(card, "sold-out") and not shown_when(card, "low-stock")
-    assert "25.00 USD" in card.text()
+    assert "$25.00" in card.text()
 
     card = cards[mug.stripe_product_id]
     assert card.attrs["data-low-stock"] == "true"
@@ -170,7 +170,7 @@ def test_product_page_shows_the_product_its_stock_and_how_to_pay(client, booth, 
     assert doc.find("img").attrs == {"src": "https://cdn.example.com/hoodie.png", "alt": "Zip hoodie",
                                      "width": "640", "height": "640", "decoding": "async"}
     for expected in ("Warm zip hoodie.", "Brushed inside.", "Made in Portugal.", "Size", "L", "Colour",
-                     "charcoal", "apparel", "organic", "55.50 USD"):
+                     "charcoal", "apparel", "organic", "$55.50"):
         assert expected in text
     assert product.find(data_stock_count="").text() == "7"
     assert (product.attrs["data-sold-out"], product.attrs["data-low-stock"], product.attrs["data-payable"]) == (
@@ -262,11 +262,11 @@ def test_qr_sheet_has_a_card_per_product_and_no_code_for_sold_out_ones(client, b
     assert [c.attrs["data-stock-product"] for c in cards] == [tee.stripe_product_id, tote.stripe_product_id]
 
     tee_card, tote_card = cards
-    assert "Tee" in tee_card.text() and "25.00 USD" in tee_card.text()
+    assert "Tee" in tee_card.text() and "$25.00" in tee_card.text()
     assert shown_when(tee_card, "payable") and tee_card.find("svg").shown
     assert not shown_when(tee_card, "sold-out")
 
-    assert "Tote" in tote_card.text() and "15.00 USD" in tote_card.text()
+    assert "Tote" in tote_card.text() and "$15.00" in tote_card.text()
     assert shown_when(tote_card, "sold-out") and tote_card.find(data_show_when="sold-out").text() == "SOLD OUT"
     assert not [svg for svg in tote_card.find_all("svg") if svg.shown]
 
