@@ -66,6 +66,7 @@ def sale_of(record: Order | Checkout) -> Sale:
     """The sale an Order or a Checkout records; its store, lines' products and collector prefetched."""
     is_order = isinstance(record, Order)
     store = record.store
+    state = _state(record)
     lines = tuple(SaleLine(name=line.product.name, size=line.product.size, colour=line.product.colour,
                            quantity=line.quantity)
                   for line in record.lines.all())
@@ -75,7 +76,7 @@ def sale_of(record: Order | Checkout) -> Sale:
         store_id=store.pk if store else "", store_name=store.name if store else "",
         time_zone=store.time_zone if store else "UTC",
         lines=lines, amount=record.amount_total if is_order else record.amount, currency=record.currency,
-        state=_state(record), status_text=record.get_status_display(),
+        state=state, status_text="Paid" if state == "paid" else record.get_status_display(),
         collected_at=record.collected_at,
         collected_by=record.collected_by.get_username() if record.collected_by else "",
         created_at=record.created_at,

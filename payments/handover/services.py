@@ -2,6 +2,8 @@
 
 from django.utils import timezone
 
+from common.times import local_datetime
+
 from ..models import Checkout, Order
 from .sales import CHECKOUT_COLLECTABLE, ORDER_COLLECTABLE, Sale
 from .selectors import receipt_code_normalise, sale_get
@@ -33,7 +35,7 @@ def sale_hand_over(*, code: str, user) -> Sale:
 def hand_over_refusal_text(sale: Sale) -> str:
     if sale.collected_at is not None:
         who = f" by {sale.collected_by}" if sale.collected_by else ""
-        return f"Already handed over{who}. Nothing changed."
+        return f"Already handed over{who}, {local_datetime(sale.collected_at, sale.time_zone)}. Nothing changed."
     if sale.state == "given-back":
         return f"Do not hand over: {sale.status_text.lower()}. Nothing changed."
     if sale.state == "needs-staff":

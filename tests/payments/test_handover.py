@@ -195,7 +195,7 @@ def test_staff_look_up_hand_over_and_are_refused_a_second_time(stripe_fake, webh
 
     again = staff_client.post(url, {"code": order.receipt_code})
     assert again.status_code == 409
-    assert f"Already handed over by {volunteer.username}. Nothing changed." in again.content.decode()
+    assert f"Already handed over by {volunteer.username}, " in again.content.decode()
     assert "data-hand-over" not in again.content.decode()
 
 
