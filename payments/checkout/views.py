@@ -37,6 +37,7 @@ STATUS_MESSAGES = {
     Checkout.Status.REFUNDED: "Refunded: the stock went before your payment arrived. Your money is on its way back.",
     Checkout.Status.FAILED: "Payment failed: your card was not charged and the items were released.",
     Checkout.Status.EXPIRED: "The hold ran out before payment, so the items went back on sale.",
+    Checkout.Status.LEFT: "You left the payment page: nothing was charged, and the items went back on sale.",
 }
 
 

@@ -19,6 +19,7 @@ class Checkout(Receipted):
         REFUNDED = "refunded", "Refunded"
         FAILED = "failed", "Payment failed; units released"
         EXPIRED = "expired", "Hold ran out before payment"
+        LEFT = "left", "Left the payment page; nothing charged"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.RESERVED)

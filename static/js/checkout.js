@@ -14,7 +14,7 @@
 (function () {
   "use strict";
 
-  var FINAL = { paid: true, cancelled: true, refunded: true, failed: true };
+  var FINAL = { paid: true, cancelled: true, refunded: true, failed: true, left: true };
 
   var root = document.querySelector("[data-checkout]");
   if (!root) {

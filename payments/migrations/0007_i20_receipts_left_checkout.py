@@ -1,4 +1,5 @@
-"""A receipt code on every Order and Checkout (each existing row gets its own), and who collected when."""
+"""A receipt code on every Order and Checkout (each existing row gets its own), and who collected when;
+a held checkout the buyer left ("Back" on Stripe's page) ends as `left`, not as a lapsed hold."""
 
 import django.db.models.deletion
 from django.conf import settings
@@ -59,4 +60,9 @@ class Migration(migrations.Migration):
         migrations.RunPython(codes_for_existing_rows, migrations.RunPython.noop),
         receipt_code_required("order"),
         receipt_code_required("checkout"),
+        migrations.AlterField(
+            model_name='checkout',
+            name='status',
+            field=models.CharField(choices=[('reserved', 'Units held, awaiting payment'), ('authorised', 'Sold; capturing the payment'), ('paid', 'Paid'), ('cancelled', 'Cancelled: authorisation released, nothing charged'), ('refunded', 'Refunded'), ('failed', 'Payment failed; units released'), ('expired', 'Hold ran out before payment'), ('left', 'Left the payment page; nothing charged')], default='reserved', max_length=16),
+        ),
     ]
