@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 
+from .variants import STOCK_STATE_TEXT
 from .variants import variant_label as label_of_variant
 
 stripe_style_store_id = RegexValidator(r"^store_[A-Za-z0-9]+$", "Store ids look like store_XYZ789.")
@@ -58,7 +59,6 @@ class Store(models.Model):
         return f"{self.name} ({self.id})"
 
 
-STOCK_STATE_TEXT = {"sold-out": "Sold out", "low": "Low stock", "ok": "In stock"}
 
 
 class AvailabilityNotLoaded(RuntimeError):
@@ -266,9 +266,21 @@ class Product(models.Model):
         return self._loaded("is_low_stock")
 
     @property
+    def all_reserved(self) -> bool:
+        """Nothing to buy, but units are still here: held for buyers paying now, who may not finish."""
+        return self.sold_out and self.inventory > 0
+
+    @property
+    def none_left(self) -> bool:
+        """Sold out for good (until a restock): nothing here, held or not."""
+        return self.sold_out and not self.all_reserved
+
+    @property
     def stock_state(self) -> str:
-        """What pages label the product with: sold-out, low or ok (see STOCK_STATE_TEXT)."""
-        return "sold-out" if self.sold_out else "low" if self.low_stock else "ok"
+        """What pages label the product with: sold-out, reserved, low or ok (see STOCK_STATE_TEXT)."""
+        if self.sold_out:
+            return "reserved" if self.all_reserved else "sold-out"
+        return "low" if self.low_stock else "ok"
 
     @property
     def stock_state_text(self) -> str:
