@@ -8,7 +8,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from common.money import money
+from common.money import major_units, money
 from common.spreadsheets import csv_writer
 
 from .access import page_context, staff_booth_or_403, staff_booths, staff_permission_required
@@ -94,8 +94,7 @@ def day_report_csv(request, store_id: str, day: str):
 
 def _amount(minor: int, currency: str) -> str:
     """Money as a plain number for spreadsheets (25.00), in the currency's main unit."""
-    text = money(minor, currency)
-    return text.rsplit(" ", 1)[0]
+    return str(major_units(minor, currency))
 
 
 def day_report_as_csv(report: DayReport) -> str:

@@ -20,7 +20,7 @@ BOOTH_STAFF_PERMISSIONS = {
         "view_lowstockalert", "view_lowstockalertdelivery",
         "adjust_stock", "count_stock", "transfer_stock", "receive_stock", "import_stock", "view_day_report",
     ),
-    "payments": ("view_order", "view_checkout"),
+    "payments": ("view_order", "view_checkout", "hand_over_sale"),
 }
 DEMO_USERNAME, DEMO_PASSWORD, DEMO_EMAIL = "booth", "booth-demo-only", "booth@example.com"
 

@@ -2,11 +2,13 @@
 
 from django.urls import path
 
-from . import csv_views, report_views, stock_views
+from . import csv_views, handover_views, report_views, stock_views
 
 app_name = "backoffice"
 
 urlpatterns = [
+    path("sales/", handover_views.sales_page, name="sales"),
+    path("hand-over/", handover_views.hand_over_page, name="hand_over"),
     path("stocktake/", stock_views.stocktake_index, name="stocktake_index"),
     path("stocktake/<str:store_id>/", stock_views.stocktake, name="stocktake"),
     path("transfer/", stock_views.transfer, name="transfer"),

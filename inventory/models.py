@@ -1,4 +1,5 @@
 import secrets
+import zoneinfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -10,9 +11,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 
-from common.work import WorkRow
 from common.clients import networks_parse
+from common.work import WorkRow
 
+from .variants import STOCK_STATE_TEXT
 from .variants import variant_label as label_of_variant
 
 # The most units of one product a booth's stock may reach (a check constraint, refused by stock_apply).
@@ -31,6 +33,11 @@ class QrMode(models.TextChoices):
 class CaptureMethod(models.TextChoices):
     MANUAL = "manual", "Authorise, capture once the units are sold (a late buyer is never charged)"
     AUTOMATIC = "automatic", "Charge at once"
+
+
+def validate_time_zone(name: str) -> None:
+    if name not in zoneinfo.available_timezones():
+        raise ValidationError(f"{name!r} is not a time zone name such as Europe/Berlin or America/New_York.")
 
 
 currency_code = RegexValidator(r"^[a-z]{3}$", "A currency is three lower-case letters, as Stripe writes it (usd, eur).")
@@ -63,6 +70,9 @@ class Store(models.Model):
         settings.AUTH_USER_MODEL, blank=True, related_name="booths",
         help_text="Booth staff who count, move, receive, import, export and report for this booth "
                   "(superusers: every booth).")
+    time_zone = models.CharField(max_length=64, default=settings.TIME_ZONE, validators=[validate_time_zone],
+                                 help_text="Where the booth is: times on receipts, staff pages and the "
+                                           "day's report are shown in it (Europe/Berlin, America/New_York).")
 
     class Meta:
         ordering = ["name"]
@@ -74,7 +84,6 @@ class Store(models.Model):
         return f"{self.name} ({self.id})"
 
 
-STOCK_STATE_TEXT = {"sold-out": "Sold out", "low": "Low stock", "ok": "In stock"}
 
 
 class AvailabilityNotLoaded(RuntimeError):
@@ -284,9 +293,21 @@ class Product(models.Model):
         return self._loaded("is_low_stock")
 
     @property
+    def all_reserved(self) -> bool:
+        """Nothing to buy, but units are still here: held for buyers paying now, who may not finish."""
+        return self.sold_out and self.inventory > 0
+
+    @property
+    def none_left(self) -> bool:
+        """Sold out for good (until a restock): nothing here, held or not."""
+        return self.sold_out and not self.all_reserved
+
+    @property
     def stock_state(self) -> str:
-        """What pages label the product with: sold-out, low or ok (see STOCK_STATE_TEXT)."""
-        return "sold-out" if self.sold_out else "low" if self.low_stock else "ok"
+        """What pages label the product with: sold-out, reserved, low or ok (see STOCK_STATE_TEXT)."""
+        if self.sold_out:
+            return "reserved" if self.all_reserved else "sold-out"
+        return "low" if self.low_stock else "ok"
 
     @property
     def stock_state_text(self) -> str:

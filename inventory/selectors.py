@@ -165,6 +165,8 @@ def _snapshot(p: Product, family: ProductFamily) -> dict:
         "inventory": p.inventory,
         "available": p.available,
         "sold_out": p.sold_out,
+        # Nothing to buy, but units held for buyers paying now: "reserved", they may come back.
+        "reserved": p.all_reserved,
         "low_stock": p.low_stock,
         "state": p.stock_state,
         "state_text": p.stock_state_text,

@@ -10,6 +10,9 @@ import re
 from dataclasses import dataclass
 from functools import cached_property
 
+# One label per idea, wherever stock is shown (pages, booth screen, dashboard, broadcasts).
+STOCK_STATE_TEXT = {"sold-out": "Sold out", "reserved": "Reserved", "low": "Only a few left", "ok": "In stock"}
+
 # Letter sizes in the order people read them; anything else sorts after, numbers by value.
 LETTER_SIZES = ["XXXS", "XXS", "XS", "S", "M", "L", "XL", "XXL", "XXXL", "4XL", "5XL"]
 _SIZE_ALIASES = {"2XS": "XXS", "3XS": "XXXS", "2XL": "XXL", "3XL": "XXXL", "XXXXL": "4XL", "SMALL": "S",
@@ -86,6 +89,14 @@ class ProductFamily:
         return all(v.sold_out for v in self.variants)
 
     @cached_property
+    def all_reserved(self) -> bool:
+        return self.sold_out and any(v.all_reserved for v in self.variants)
+
+    @property
+    def none_left(self) -> bool:
+        return self.sold_out and not self.all_reserved
+
+    @cached_property
     def low_stock(self) -> bool:
         """Few left overall: some left, and every variant that has any is low."""
         return not self.sold_out and all(v.sold_out or v.low_stock for v in self.variants)
@@ -96,11 +107,13 @@ class ProductFamily:
 
     @property
     def stock_state(self) -> str:
-        return "sold-out" if self.sold_out else "low" if self.low_stock else "ok"
+        if self.sold_out:
+            return "reserved" if self.all_reserved else "sold-out"
+        return "low" if self.low_stock else "ok"
 
     @property
     def stock_state_text(self) -> str:
-        return {"sold-out": "Sold out", "low": "Low stock", "ok": "In stock"}[self.stock_state]
+        return STOCK_STATE_TEXT[self.stock_state]
 
     @property
     def lowest_price(self):
@@ -125,7 +138,8 @@ class ProductFamily:
 
     def summary(self) -> dict:
         """The family's figures as a broadcast carries them (inventory/selectors.py)."""
-        return {"available": self.available, "sold_out": self.sold_out, "low_stock": self.low_stock,
+        return {"available": self.available, "sold_out": self.sold_out, "reserved": self.all_reserved,
+                "low_stock": self.low_stock,
                 "payable": self.payable, "state": self.stock_state, "state_text": self.stock_state_text}
 
 

@@ -53,6 +53,8 @@ def product_qr_svg(request, store_id: str, product_id: str):
 @require_safe
 def store_qr_sheet(request, store_id: str):
     store = or_404(selectors.store_get, store_id=store_id)
-    products = [(p, qr_svg(p.qr_url, scale=5) if p.qr_url else "") for p in selectors.variants_for_store(store=store)]
+    # Paper outlives stock: every card prints our own scan URL, which goes on to the Payment Link
+    # while it takes payments and otherwise shows the product's sold-out page (other booths, waitlist).
+    products = [(p, qr_svg(p.scan_url, scale=5)) for p in selectors.variants_for_store(store=store)]
     return render(request, "inventory/qr_sheet.html", {"store": store, "products": products,
                                                        "feed_path": stock_feed_path(store.pk)})

@@ -19,6 +19,8 @@ from inventory.exceptions import InsufficientStock, InvalidStockChange
 from inventory.waitlist import WaitlistBusy, WaitlistRefused, waitlist_join
 
 from ..gateway import GatewayError, gateway_is_offline
+from ..handover.receipts import receipt_context
+from ..handover.sales import CHECKOUT_COLLECTABLE, ORDER_COLLECTABLE, sale_of
 from ..models import Checkout, Order
 from ..offline.forms import OfflineCardForm
 from .api_schemas import MAX_QUANTITY, gateway_error_text, short_of_stock_text, waitlist_joined_text
@@ -36,6 +38,7 @@ STATUS_MESSAGES = {
     Checkout.Status.REFUNDED: "Refunded: the stock went before your payment arrived. Your money is on its way back.",
     Checkout.Status.FAILED: "Payment failed: your card was not charged and the items were released.",
     Checkout.Status.EXPIRED: "The hold ran out before payment, so the items went back on sale.",
+    Checkout.Status.LEFT: "You left the payment page: nothing was charged, and the items went back on sale.",
 }
 
 
@@ -93,6 +96,8 @@ def checkout_page_render(request, checkout: Checkout, *, card_form=None, error: 
                       and request_buyer(request).ref == checkout.buyer_ref else ""),
         "error": error,
     }
+    if checkout.status in CHECKOUT_COLLECTABLE:
+        context.update(receipt_context(sale_of(checkout)))
     return render(request, "payments/checkout.html", context, status=status)
 
 
@@ -104,8 +109,12 @@ def thanks(request, store_id: str):
     {CHECKOUT_SESSION_ID}): thanks, and what the store made of the purchase once it has decided."""
     store = or_404(inventory_selectors.store_get, store_id=store_id)
     session_id = request.GET.get("session_id", "")[:255]
-    order = Order.objects.filter(checkout_session_id=session_id, store=store).first() if session_id else None
-    return render(request, "payments/thanks.html", {"store": store, "order": order, "session_id": session_id})
+    order = (Order.objects.select_related("store", "collected_by").prefetch_related("lines__product")
+             .filter(checkout_session_id=session_id, store=store).first()) if session_id else None
+    context = {"store": store, "order": order, "session_id": session_id}
+    if order is not None and order.status in ORDER_COLLECTABLE:
+        context.update(receipt_context(sale_of(order)))
+    return render(request, "payments/thanks.html", context)
 
 
 # --- Starting a checkout from a product page, and the waitlist when it cannot start ----------------

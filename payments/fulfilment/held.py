@@ -28,8 +28,9 @@ from .checkouts import checkout_follow_intent
 S = Checkout.Status
 
 
-def held_checkout_follow_session(*, checkout_id, session: dict) -> str:
-    """Decide a held checkout from its session as Stripe last described it (idempotent).
+def held_checkout_follow_session(*, checkout_id, session: dict, left: bool = False) -> str:
+    """Decide a held checkout from its session as Stripe last described it (idempotent). `left`: the
+    session was expired because the buyer left Stripe's page, not because the hold lapsed.
 
     Locks: the checkout row, then its products (through checkout_follow_intent).
     """
@@ -41,8 +42,12 @@ def held_checkout_follow_session(*, checkout_id, session: dict) -> str:
         if status == "complete":
             return _completed(checkout, session)
         if status == "expired" and checkout.status == S.RESERVED:
-            checkout_release(checkout_id=checkout.pk, status=S.EXPIRED,
-                             note="The payment page closed before payment; the items are back on sale.")
+            if left:
+                checkout_release(checkout_id=checkout.pk, status=S.LEFT,
+                                 note="The buyer left the payment page; the items are back on sale.")
+            else:
+                checkout_release(checkout_id=checkout.pk, status=S.EXPIRED,
+                                 note="The payment page closed before payment; the items are back on sale.")
             return "released"
         return f"nothing to do ({status}, {checkout.status})"
 
@@ -80,9 +85,13 @@ def held_sessions_lapsed_record() -> int:
     return len(lapsed)
 
 
-def held_session_expiry_record(*, checkout: Checkout) -> str:
-    """Record (once) the job that expires the checkout's session at Stripe; returns its key."""
-    key = f"expire_session:checkout:{checkout.pk}"
+LEAVE_KEY_PREFIX = "leave_session:"
+
+
+def held_session_expiry_record(*, checkout: Checkout, left: bool = False) -> str:
+    """Record (once) the job that expires the checkout's session at Stripe; returns its key. The key
+    says why (the hold lapsed, or the buyer left), so the checkout ends with the right reason."""
+    key = f"{LEAVE_KEY_PREFIX if left else 'expire_session:'}checkout:{checkout.pk}"
     stripe_job_record(action=StripeJob.Action.EXPIRE_SESSION, key=key, checkout=checkout)
     return key
 
@@ -98,4 +107,4 @@ def held_checkout_leave_record(*, checkout_id) -> str | None:
     if checkout is None or checkout.status != Checkout.Status.RESERVED:
         return None
     with transaction.atomic():
-        return held_session_expiry_record(checkout=checkout)
+        return held_session_expiry_record(checkout=checkout, left=True)

@@ -3,8 +3,10 @@ import uuid
 from django.db import models
 from django.db.models import Q
 
+from .receipts import Receipted
 
-class Checkout(models.Model):
+
+class Checkout(Receipted):
     """Units reserved first, then payment, captured only once the stock is ours. Its id is the hold
     reference of its reservations. Paid either on our page (a manual-capture PaymentIntent) or, for
     a QR buyer in held mode, on Stripe's page (a Checkout Session, `checkout_session_id`)."""
@@ -17,6 +19,7 @@ class Checkout(models.Model):
         REFUNDED = "refunded", "Refunded"
         FAILED = "failed", "Payment failed; units released"
         EXPIRED = "expired", "Hold ran out before payment"
+        LEFT = "left", "Left the payment page; nothing charged"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.RESERVED)

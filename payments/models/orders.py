@@ -1,8 +1,10 @@
 from django.db import models
 from django.db.models import Q
 
+from .receipts import Receipted
 
-class Order(models.Model):
+
+class Order(Receipted):
     """One paid Stripe Checkout Session (a Payment Link purchase) and what became of it."""
 
     class Status(models.TextChoices):
@@ -36,6 +38,8 @@ class Order(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        # Booth staff hand over what any sale bought, whichever way it was paid (payments/handover).
+        permissions = [("hand_over_sale", "Can hand a sale's items over at the booth")]
         constraints = [
             models.CheckConstraint(
                 condition=~Q(status="refunded") | ~Q(refund_id=""), name="refunded_order_has_refund_id"

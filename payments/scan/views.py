@@ -89,8 +89,10 @@ def _scan_page(request, product, *, form=None, status: int = 200, error: str = "
         "alternatives": inventory_selectors.product_alternatives(
             stripe_product_id=product.stripe_product_id, exclude_store_id=product.store_id, size=product.size,
             colour=product.colour) if sold_out else [],
+        # Always there, shown while sold out: when the last unit goes while the buyer looks, the page
+        # turns to the waitlist live instead of leaving a dead end.
         "waitlist_form": WaitlistForm(initial={"store": product.store_id, "product": product.stripe_product_id,
-                                               "price": product.stripe_price_id}) if sold_out else None,
+                                               "price": product.stripe_price_id}),
     }
     return render(request, "payments/scan.html", context, status=status)
 

@@ -5,7 +5,7 @@ meanwhile gets the sale, never a release under a paying buyer."""
 
 from django.db import transaction
 
-from ..fulfilment.held import held_checkout_follow_session
+from ..fulfilment.held import LEAVE_KEY_PREFIX, held_checkout_follow_session
 from ..gateway import GatewayRejected, get_gateway
 from ..models import Checkout, StripeJob
 from .outcomes import job_finish
@@ -16,7 +16,8 @@ def session_expire_run(*, job: StripeJob) -> None:
     checkout = Checkout.objects.get(pk=job.checkout_id)
     session = _expire_at_stripe(checkout)
     with transaction.atomic():
-        held_checkout_follow_session(checkout_id=checkout.pk, session=session)
+        held_checkout_follow_session(checkout_id=checkout.pk, session=session,
+                                     left=job.key.startswith(LEAVE_KEY_PREFIX))
         job_finish(job=job, state=StripeJob.State.DONE)
 
 

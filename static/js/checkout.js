@@ -14,7 +14,7 @@
 (function () {
   "use strict";
 
-  var FINAL = { paid: true, cancelled: true, refunded: true, failed: true };
+  var FINAL = { paid: true, cancelled: true, refunded: true, failed: true, left: true };
 
   var root = document.querySelector("[data-checkout]");
   if (!root) {
@@ -51,6 +51,10 @@
     }
     if (FINAL[status]) {
       stopFeed();
+    }
+    // Sold: the page now has a receipt to show, which the server renders (code, QR code, time).
+    if ((status === "authorised" || status === "paid") && !document.querySelector("[data-receipt]")) {
+      window.location.reload();
     }
   }
 

@@ -49,6 +49,7 @@
     return {
       available: parseInt(el.getAttribute("data-available"), 10) || 0,
       soldOut: el.getAttribute("data-sold-out") === "true",
+      reserved: el.getAttribute("data-reserved") === "true",
       lowStock: el.getAttribute("data-low-stock") === "true",
       payable: el.getAttribute("data-payable") === "true",
     };
@@ -59,6 +60,7 @@
     return {
       available: parseInt(msg.available, 10) || 0,
       soldOut: Boolean(msg.sold_out),
+      reserved: Boolean(msg.reserved),
       lowStock: Boolean(msg.low_stock),
       payable: Boolean(msg.payable),
     };
@@ -67,7 +69,9 @@
   function shows(condition, state) {
     switch (condition) {
       case "in-stock": return !state.soldOut;
-      case "sold-out": return state.soldOut;
+      // Nothing to buy: "sold out" when none is left, "reserved" while buyers hold the last ones.
+      case "sold-out": return state.soldOut && !state.reserved;
+      case "reserved": return state.reserved;
       case "low-stock": return state.lowStock;
       case "payable": return state.payable;
       case "unavailable": return !state.payable && !state.soldOut;
@@ -85,6 +89,7 @@
   function render(el, state) {
     el.setAttribute("data-available", String(state.available));
     el.setAttribute("data-sold-out", String(state.soldOut));
+    el.setAttribute("data-reserved", String(state.reserved));
     el.setAttribute("data-low-stock", String(state.lowStock));
     el.setAttribute("data-payable", String(state.payable));
     owned(el, "[data-stock-count]").forEach(function (node) {
@@ -99,6 +104,9 @@
   }
 
   function describeChange(name, before, after) {
+    if (after.reserved && !before.reserved) {
+      return name + " is reserved by buyers paying now; it may come back";
+    }
     if (after.soldOut && !before.soldOut) {
       return name + " is sold out";
     }

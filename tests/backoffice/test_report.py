@@ -118,8 +118,8 @@ def test_staff_read_the_report_with_its_chart_and_download_it(known_day, staff_c
     assert page.status_code == 200
     html = page.content.decode()
     figures = dict((key, value) for key, _, value in page.context["summary"])
-    assert figures == {"units_sold": "4", "revenue": "93.00 USD", "refunds": "1 (18.00 USD)",
-                       "cancellations": "1 (18.00 USD)", "fees_avoided": "0.82 USD", "stock_left": "2",
+    assert figures == {"units_sold": "4", "revenue": "$93.00", "refunds": "1 ($18.00)",
+                       "cancellations": "1 ($18.00)", "fees_avoided": "$0.82", "stock_left": "2",
                        "sell_through": "66.7 %"}
     assert html.count("<polyline") == 2 and 'data-series="Logo tee"' in html and "<title id=" in html
     assert "09:00" in html and "2.9 % of the amount" in html

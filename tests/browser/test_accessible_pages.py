@@ -147,9 +147,9 @@ def test_phone_sized_pages_fit_the_screen(server, browser, store):
             screenshot(page, shot)
         page.goto(url(server, "inventory:product_page", store.pk, tee.stripe_product_id))
         button = page.locator("a.pay-button").bounding_box()
-        code = page.locator(".qr-code svg").bounding_box()
         assert button["height"] >= 44 and button["width"] >= 300, button  # a thumb-sized target
-        assert code["width"] >= 150 and code["x"] >= 0 and code["x"] + code["width"] <= 390, code
+        # one way to pay on a phone: no code to scan "with another phone" on the phone itself
+        assert not page.locator(".qr-code svg").is_visible()
     finally:
         context.close()
 

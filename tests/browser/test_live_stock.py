@@ -157,7 +157,8 @@ def test_checkout_clicked_through_offline_ends_paid(server, context, store, webh
     page.goto(product_url(server, product))
     wait_live(page)
 
-    # when: the buyer presses "Reserve & pay" on the product page
+    # when: the buyer takes the quiet second way, "hold it first and pay on this page"
+    page.get_by_text("Or hold it first and pay on this page").click()
     page.locator(f"form[action='{start_url}'] [type=submit]").click()
     page.wait_for_url("**/checkout/*/")
     assert page.locator("[data-status-box]").get_attribute("data-status") == "reserved"

@@ -4,6 +4,7 @@ A QR code that renders at zero size, without its namespace, or with the wrong UR
 HTML; only a real decoder on the real pixels says whether a phone can scan it.
 """
 
+import re
 import shutil
 import subprocess
 
@@ -59,6 +60,10 @@ def test_product_qr_svg_file_scans_to_its_payment_link(server, context, store, t
     assert decode(page.locator("svg").screenshot(), tmp_path, "qr-file.png") == [product.payment_link_url]
 
 
+def scan_url_on(server, product) -> str:
+    return server.url + reverse("payments:scan", args=[product.scan_code])
+
+
 def test_qr_sheet_every_card_scans_to_its_own_product(server, context, store, tmp_path):
     # given: three products on sale and one sold out
     on_sale = [stocked_product(store, n, name=name, payment_link_url=f"https://buy.stripe.com/test_{code}")
@@ -68,37 +73,55 @@ def test_qr_sheet_every_card_scans_to_its_own_product(server, context, store, tm
     page = context.new_page()
     page.goto(server.url + reverse("inventory:store_qr_sheet", args=[store.pk]))
 
-    # when / then: each card's code decodes to that card's product, and only that one
+    # when / then: each card's code decodes to that card's product's own scan URL, the sold-out one's
+    # too (paper outlives stock: scanned now it shows the sold-out page, after a restock it sells)
     cards = page.locator(".qr-card")
     assert cards.count() == 4
     decoded = {}
     for i in range(cards.count()):
         card = cards.nth(i)
-        product_id = card.get_attribute("data-stock-product")
-        code = card.locator(".qr-card-code svg")
-        if not code.is_visible():
-            decoded[product_id] = None
-            continue
-        decoded[product_id] = decode(code.screenshot(), tmp_path, f"card-{i}.png")
-    assert decoded == {**{p.stripe_product_id: [p.payment_link_url] for p in on_sale},
-                       sold_out.stripe_product_id: None}
+        decoded[card.get_attribute("data-stock-product")] = decode(
+            card.locator(".qr-card-code svg").screenshot(), tmp_path, f"card-{i}.png")
+    assert decoded == {p.stripe_product_id: [scan_url_on(server, p)] for p in [*on_sale, sold_out]}
     assert page.locator(f'[data-stock-product="{sold_out.stripe_product_id}"] .qr-card-sold-out').is_visible()
 
-    # and: the sheet as a whole (several codes in one picture) holds exactly the three links
+    # and: the sheet as a whole (several codes in one picture) holds exactly the four codes
     full = page.screenshot(full_page=True)
-    assert sorted(decode(full, tmp_path, "sheet.png")) == sorted(p.payment_link_url for p in on_sale)
+    assert sorted(decode(full, tmp_path, "sheet.png")) == sorted(scan_url_on(server, p) for p in [*on_sale, sold_out])
     screenshot(page, "qr-sheet.png")
 
 
+# Per card, in print: what overflows its box, and whether a live badge shows.
+PRINTED_CARDS = r"""() => Array.from(document.querySelectorAll('.qr-card')).map((card) => ({
+  overflows: card.scrollHeight > card.clientHeight + 1 || card.scrollWidth > card.clientWidth + 1,
+  badges: Array.from(card.querySelectorAll('.live-badge')).filter((b) => b.getClientRects().length > 0).length,
+}))"""
+
+
 def test_qr_sheet_printed_to_pdf_keeps_scannable_codes(server, context, store, tmp_path):
-    """Printing uses the print stylesheet (A4, 50 mm codes): emulate print media and scan the cards."""
+    """Printing uses the print stylesheet (A4, 48 mm codes): emulate print media and scan the cards."""
     product = stocked_product(store, 4, name="Hoodie")
+    stocked_product(store, 0, name="Organic cotton tote bag with a long name")
     page = context.new_page()
     page.emulate_media(media="print")
     page.goto(server.url + reverse("inventory:store_qr_sheet", args=[store.pk]))
 
-    code = page.locator(".qr-card-code svg")
+    code = page.locator(".qr-card-code svg").first
     box = code.bounding_box()
 
-    assert box["width"] >= 150, box  # 50 mm at 96 dpi ≈ 189 px
-    assert decode(code.screenshot(), tmp_path, "print.png") == [product.payment_link_url]
+    assert box["width"] >= 150, box  # 48 mm at 96 dpi ≈ 181 px
+    assert decode(code.screenshot(), tmp_path, "print.png") == [scan_url_on(server, product)]
+    # names and captions stay inside their cards; nothing live (SOLD OUT) is printed
+    assert page.evaluate(PRINTED_CARDS) == [{"overflows": False, "badges": 0}] * 2
+
+
+def test_qr_sheet_prints_six_whole_cards_per_a4_page(server, context, store):
+    for n in range(7):
+        stocked_product(store, n, name=f"Sticker {n}")
+    page = context.new_page()
+    page.goto(server.url + reverse("inventory:store_qr_sheet", args=[store.pk]))
+
+    pdf = page.pdf(format="A4", prefer_css_page_size=True)
+
+    # 7 cards: 6 on the first page and 1 on the second; a card split across pages would add a page
+    assert len(re.findall(rb"/Type\s*/Page[^s]", pdf)) == 2

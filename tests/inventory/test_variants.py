@@ -121,7 +121,7 @@ def test_a_sale_broadcasts_the_size_and_the_product_totals_to_the_product_page(
         listener.close()
     assert (message["variant"], message["price"], message["size"]) == (tee["M"].pk, tee["M"].stripe_price_id, "M")
     assert (message["available"], message["sold_out"]) == (0, True)
-    assert message["family"] == {"available": 10, "sold_out": False, "low_stock": False, "payable": True,
+    assert message["family"] == {"available": 10, "sold_out": False, "reserved": False, "low_stock": False, "payable": True,
                                  "state": "ok", "state_text": "In stock"}
     assert message["display_name"] == "Tee (M)"
 

@@ -413,7 +413,7 @@ def test_thank_you_page_tells_what_became_of_the_purchase(client, store):
     url = reverse("payments:thanks", args=[store.pk])
 
     assert "Your purchase is confirmed" in client.get(url, {"session_id": "cs_test_thanks"}).content.decode()
-    assert "confirms it in a moment" in client.get(url, {"session_id": "cs_unknown"}).content.decode()
+    assert "your receipt appears here in a moment" in client.get(url, {"session_id": "cs_unknown"}).content.decode()
 
 
 def test_the_live_and_offline_gateways_offer_the_same_catalogue_calls():

@@ -200,7 +200,10 @@ def test_leaving_stripes_page_expires_the_session_and_releases_at_once(client, h
     response = client.get(held_checkout_leave_url(checkout.pk))
     assert response.status_code == 302
     checkout.refresh_from_db()
-    assert checkout.status == Checkout.Status.EXPIRED
+    assert checkout.status == Checkout.Status.LEFT  # the buyer left: not a hold that ran out
+    assert "left the payment page" in checkout.resolution
+    page = client.get(response["Location"]).content.decode()
+    assert "You left the payment page: nothing was charged" in page and "Hold ran out" not in page
     assert get_gateway().checkout_session_retrieve(checkout.checkout_session_id)["status"] == "expired"
     assert _available(held_product) == 3
 

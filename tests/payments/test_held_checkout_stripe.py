@@ -128,7 +128,7 @@ def test_the_cancel_url_expires_the_session_at_stripe_then_releases(client, held
     assert client.get(held_checkout_leave_url(checkout.pk)).status_code == 302
     assert len(stripe_fake.calls("POST", EXPIRE)) == 1
     checkout.refresh_from_db()
-    assert checkout.status == Checkout.Status.EXPIRED
+    assert checkout.status == Checkout.Status.LEFT
     assert _available(held_product) == 2
 
 
