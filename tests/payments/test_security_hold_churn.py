@@ -14,8 +14,10 @@ from django.urls import reverse
 from inventory.models import Product, QrMode
 from payments.checkout.held import held_checkout_leave_url
 from payments.fulfilment.held import held_checkout_leave_record
-from payments.models import Checkout, StripeJob
-from payments.settlement.runner import _claim, settlement_drain
+from payments.models import Checkout
+from common.work import work_claim
+from payments.settlement.runner import settlement_drain
+from payments.work.kinds import STRIPE_JOB
 from tests.payments.helpers import buyer_client, payment_link_at
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -97,12 +99,12 @@ def test_one_buyer_looping_is_stopped_by_its_rate(held_with_link, stripe_fake, s
 
 def test_leave_runs_the_expiry_once_when_the_worker_has_claimed_it(held_with_link, stripe_fake, monkeypatch):
     # No in-process worker rings here: this test plays the worker itself, claiming first.
-    monkeypatch.setattr("payments.settlement.records.ring_settlement_on_commit", lambda **kwargs: None)
+    monkeypatch.setattr("payments.work.records.ring_settlement_on_commit", lambda **kwargs: None)
     phone = buyer_client("buyer")
     hold = phone.post(reverse("payments:scan", args=[held_with_link.scan_code]), {"quantity": 1})
     checkout = Checkout.objects.get(session_url=hold["Location"])
     key = held_checkout_leave_record(checkout_id=checkout.pk)  # as if Stripe's Back was pressed twice
-    (claimed,) = _claim(StripeJob, Q(key=key, state=StripeJob.State.PENDING))  # the worker takes it first
+    (claimed,) = work_claim(STRIPE_JOB, limit=1, lease_seconds=60, where=Q(key=key))  # the worker takes it first
     assert phone.get(held_checkout_leave_url(checkout.pk)).status_code == 302
     assert not stripe_fake.calls("POST", EXPIRE)  # the worker holds the job: the request did not run it too
     settlement_drain(seconds=2)  # nothing due while the worker's lease runs
