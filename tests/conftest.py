@@ -1,6 +1,7 @@
 """Shared fixtures: the webhook endpoint, the Stripe fake (tests/fakes/stripe), the factories."""
 
 import pytest
+from celery.result import _set_task_join_will_block
 from django.urls import reverse
 
 from payments.endpoints import webhook_endpoint_configure
@@ -54,3 +55,12 @@ def webhook(db):
 def stripe_offline(settings):
     """No Stripe key: the offline gateway (the demo's) answers; a test may still bring in ``stripe_fake``."""
     settings.STRIPE_SECRET_KEY = ""
+
+
+@pytest.fixture
+def eager_tasks_in_threads():
+    """Celery's "no result.get() inside a task" guard is one process-wide flag that each eager task
+    sets and restores; eager tasks in concurrent threads can restore it out of order and leave it
+    set, failing a later test's .get(). Clear it once the threads are done."""
+    yield
+    _set_task_join_will_block(False)
