@@ -70,6 +70,7 @@ class WorkKind:
     on_fail: dict = field(default_factory=dict)  # extra fields set when quarantined (a state)
     on_retry: dict = field(default_factory=dict)  # extra fields set when staff retry
     describe: Callable[[WorkRow], str] = str
+    money: bool = False  # rows waiting are drift for reconcile_stock (a sale or payment not finished)
 
     @property
     def due(self) -> Q:
@@ -188,10 +189,10 @@ def work_problems(*, stuck_after: timedelta) -> list[WorkProblem]:
     return problems
 
 
-def work_problem_lines(*, stuck_after: timedelta, limit: int = 20) -> list[str]:
-    """One line per failed or stuck row (at most `limit`), naming it and its reason."""
+def work_problem_lines(*, stuck_after: timedelta, kinds: list[WorkKind] | None = None, limit: int = 20) -> list[str]:
+    """One line per failed or stuck row (at most `limit` per kind), naming it and its reason."""
     now, lines = timezone.now(), []
-    for kind in KINDS.values():
+    for kind in KINDS.values() if kinds is None else kinds:
         rows = kind.model.objects.filter(Q(failed_at__isnull=False) | (
             kind.waiting & Q(**{f"{kind.born}__lt": now - stuck_after})))
         for row in rows.order_by("pk")[:limit]:

@@ -16,14 +16,14 @@ INTAKE = work_kind_register(WorkKind(
     ready=Q(state=IntakeEvent.State.READY), born="received_at",
     max_attempts=lambda: settings.INTAKE_MAX_ATTEMPTS,
     on_fail={"state": IntakeEvent.State.FAILED}, on_retry={"state": IntakeEvent.State.READY},
-    describe=lambda i: f"{i.event_id} ({i.event_type}, {i.object_id or 'no object'})"))
+    describe=lambda i: f"{i.event_id} ({i.event_type}, {i.object_id or 'no object'})", money=True))
 
 STRIPE_JOB = work_kind_register(WorkKind(
     name="stripe_job", label="Stripe job", model=StripeJob, queue="stripe",
     waiting=Q(state=StripeJob.State.PENDING), born="created_at",
     max_attempts=lambda: settings.STRIPE_MAX_ATTEMPTS,
     on_fail={"state": StripeJob.State.FAILED}, on_retry={"state": StripeJob.State.PENDING, "done_at": None},
-    describe=lambda j: j.key))
+    describe=lambda j: j.key, money=True))
 
 LINK_SYNC = work_kind_register(WorkKind(
     name="link_sync", label="Payment Link sync", model=LinkSync, queue="stripe",

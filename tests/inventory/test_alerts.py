@@ -229,6 +229,7 @@ def test_without_configured_addresses_booth_staff_get_the_mail(settings, django_
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("eager_tasks_in_threads")
 def test_two_senders_at_once_send_the_mail_once(alert_settings):
     # given: an alert whose bell rang twice (say the task and the sweeper), and a slow mail server
     mug = low_stock_product(10, 3)
@@ -248,6 +249,7 @@ def test_two_senders_at_once_send_the_mail_once(alert_settings):
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("eager_tasks_in_threads")
 def test_buyers_crossing_the_threshold_together_raise_one_alert(alert_settings):
     mug = low_stock_product(16, 5)  # 12 sales end at 4, crossing at 5
     barrier = threading.Barrier(12)

@@ -21,6 +21,7 @@ from payments.checkout.held import held_checkout_leave_url
 from payments.models import Checkout, StripeCall, StripeJob
 from payments.offline.simulator import checkout_session_pay_offline, signed_event
 from payments.tasks import checkouts_sweep
+from tests.factories import offline_link
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -30,7 +31,9 @@ def held_product(stripe_offline, make_store, make_product):
     store = make_store()
     store.qr_mode = QrMode.HELD_CHECKOUT
     store.save()
-    return make_product(store=store, inventory=3, max_per_checkout=2)
+    # Its Payment Link exists at the offline gateway, so following its stock succeeds (a link
+    # Stripe refuses to update is set aside for staff, and reconcile_stock would name it).
+    return make_product(store=store, inventory=3, max_per_checkout=2, link_at=offline_link)
 
 
 def _available(product) -> int:

@@ -5,6 +5,8 @@ import pytest
 from inventory.models import Product
 from datetime import timedelta
 
+from django.core import mail
+from django.urls import reverse
 from django.utils import timezone
 
 from payments.models import IntakeEvent, Order, StripeCall, StripeJob
@@ -93,3 +95,36 @@ def test_a_refusal_is_not_retried(stripe_fake, webhook, client):
     assert webhook.post(client, event).status_code == 200
     assert len(stripe_fake.calls("POST", REFUNDS)) == 1
     assert _order(event).status == Order.Status.OVERSOLD  # left for staff, visible in admin
+
+
+def test_a_refund_that_keeps_failing_is_set_aside_after_its_tries_then_retried_by_staff_once(
+        stripe_fake, webhook, client, settings, admin_client):
+    # given: Stripe answers every refund with 503, and a job gets 3 tries
+    settings.STRIPE_MAX_ATTEMPTS = 3
+    settings.LOW_STOCK_ALERT_EMAILS = ["booth-lead@example.com"]
+    mail.outbox = []
+    product = stocked_product(stripe_fake, 0)
+    event = purchase(stripe_fake, product, capture="automatic")
+    stripe_fake.fail_next("POST", REFUNDS, status=503, times=None)
+
+    # when
+    assert webhook.post(client, event).status_code == 200
+
+    # then: three tries, each recorded, then set aside with its reason; staff told once
+    job = StripeJob.objects.get(action=StripeJob.Action.GIVE_BACK)
+    assert (job.state, job.attempts) == (StripeJob.State.FAILED, 3) and job.failed_at is not None
+    assert job.last_error.startswith("gave up after 3 tries:")
+    assert len(stripe_fake.calls("POST", REFUNDS)) == 3
+    assert [m.subject for m in mail.outbox] == [f"Set aside: Stripe job {job.key}"]
+
+    # when: Stripe is back and staff retry it (twice: the retry is idempotent)
+    stripe_fake.clear_faults()
+    for _ in range(2):
+        admin_client.post(reverse("admin:payments_stripejob_changelist"),
+                          {"action": "retry_work", "_selected_action": [job.pk]})
+
+    # then: refunded once
+    job.refresh_from_db()
+    assert job.state == StripeJob.State.DONE and job.failed_at is None
+    assert _order(event).status == Order.Status.REFUNDED
+    assert [c["status"] for c in stripe_fake.calls("POST", REFUNDS)] == [503, 503, 503, 200]

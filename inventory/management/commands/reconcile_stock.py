@@ -1,9 +1,10 @@
 from datetime import timedelta
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from common.work import work_problem_lines
+from common.work import KINDS, work_problem_lines
 from inventory.selectors import stock_drift
 from inventory.signals import reconcile_requested
 
@@ -24,7 +25,7 @@ class Command(BaseCommand):
             problems.append(f"Stock differs from the ledger for {len(drifted)} product(s): "
                             + "; ".join(_drift_line(d) for d in drifted))
         older_than = timezone.now() - timedelta(seconds=grace_seconds)
-        if work := work_problem_lines(stuck_after=timedelta(seconds=grace_seconds)):
+        if work := _work_problems(grace_seconds):
             problems.append(f"{len(work)} piece(s) of work failed or not finished: " + "; ".join(work))
         unfinished = [line for _, found in reconcile_requested.send(sender=Command, older_than=older_than)
                       for line in found]
@@ -34,6 +35,16 @@ class Command(BaseCommand):
             raise CommandError(" ".join(problems))
         self.stdout.write(self.style.SUCCESS("Stock matches the ledger for every product, "
                                              "and every stored purchase was applied."))
+
+
+def _work_problems(grace_seconds: float) -> list[str]:
+    """Failed work of every kind; waiting sales and payments older than the grace (drift, like stock
+    without its ledger row); waiting link syncs and alerts only once stuck (WORK_STUCK_SECONDS)."""
+    money = [kind for kind in KINDS.values() if kind.money]
+    rest = [kind for kind in KINDS.values() if not kind.money]
+    return (work_problem_lines(stuck_after=timedelta(seconds=grace_seconds), kinds=money)
+            + work_problem_lines(stuck_after=timedelta(seconds=max(grace_seconds, settings.WORK_STUCK_SECONDS)),
+                                 kinds=rest))
 
 
 def _drift_line(d: dict) -> str:
