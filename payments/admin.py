@@ -12,8 +12,8 @@ from inventory.models import Store
 from .catalogue.errors import CatalogueImportError
 from .catalogue.imports import catalogue_import
 
-from .models import (Checkout, CheckoutLine, IntakeEvent, LinkSync, OfflineStripeObject, Order, OrderLine,
-                     StripeCall, StripeJob)
+from .models import (CatchUpRun, CaughtUpEvent, Checkout, CheckoutLine, IntakeEvent, LinkSync, OfflineStripeObject,
+                     Order, OrderLine, StripeCall, StripeJob)
 
 
 class OrderLineInline(ReadOnlyAdminMixin, admin.TabularInline):
@@ -108,6 +108,23 @@ class IntakeEventAdmin(WorkAdmin):
                     "last_error")
     list_filter = (SetAsideFilter, "state", "kind", "event_type")
     search_fields = ("event_id", "object_id")
+
+
+class CaughtUpEventInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = CaughtUpEvent
+    fields = ("event_id",)
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+
+@admin.register(CatchUpRun)
+class CatchUpRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Each listing of Stripe's events (beat, or `stripe_catch_up`) and the events it fed to intake."""
+
+    list_display = ("started_at", "trigger", "since", "until", "found", "fed", "refused", "error")
+    list_filter = ("trigger",)
+    inlines = [CaughtUpEventInline]
 
 
 @admin.register(StripeJob)

@@ -48,9 +48,11 @@ def test_webhooks_that_stopped_while_catch_up_finds_events_are_warned_of(webhook
 
 
 def test_the_dashboard_shows_the_line_and_the_warning(client, django_user_model):
-    _caught_up(minutes_ago=3)
+    run = _caught_up(minutes_ago=3)
     client.force_login(django_user_model.objects.create_superuser("boss", "boss@example.com", "pw"))
     page = client.get(reverse("inventory:staff_dashboard")).content.decode()
     assert "Webhooks have stopped" in page
     assert "Last webhook:" in page and "none yet" in page
     assert "found 1 event," in page and "1 of them missing and fed" in page
+    for url in ["/admin/payments/catchuprun/", f"/admin/payments/catchuprun/{run.pk}/change/"]:
+        assert client.get(url).status_code == 200, url
