@@ -1,15 +1,17 @@
 """/metrics: a scraper with the token reads what a burst did, while it happens and after."""
 
+import uuid
 from datetime import timedelta
 
 import pytest
+import redis
 from asgiref.sync import async_to_sync, sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.utils import timezone
 
+from common.metrics import stripe_outcome
 from inventory.models import Reservation
 from inventory.services import reservations_release_expired
-from common.metrics import stripe_outcome
 from payments import tasks
 from payments.checkout.services import checkout_sell
 from payments.gateway.ratelimit import stripe_rate_wait
@@ -191,3 +193,22 @@ def test_stripe_calls_that_wait_for_the_shared_budget_are_counted(client, metric
     ("recorded, not sent", "offline")])
 def test_a_stripe_calls_outcome_is_one_of_a_few_labels(recorded, outcome):
     assert stripe_outcome(recorded) == outcome
+
+
+def test_each_celery_queue_reports_its_length(client, metrics_token, settings):
+    # given: bells waiting in the default queue (one at a priority) and in a routed queue
+    tag = uuid.uuid4().hex[:8]
+    settings.CELERY_TASK_DEFAULT_QUEUE = f"metrics-{tag}"
+    settings.CELERY_TASK_ROUTES = {"payments.tasks.settlement_wake": {"queue": f"metrics-{tag}-stripe"}}
+    lists = [f"metrics-{tag}", f"metrics-{tag}\x06\x163", f"metrics-{tag}-stripe"]
+    broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    try:
+        for name in lists:
+            broker.rpush(name, "{}")
+        # when
+        scraped = scrape(client)
+    finally:
+        broker.delete(*lists)
+    # then
+    assert value(scraped, "swagstore_celery_queue_length", queue=f"metrics-{tag}") == 2
+    assert value(scraped, "swagstore_celery_queue_length", queue=f"metrics-{tag}-stripe") == 1
