@@ -72,3 +72,14 @@ class CheckoutLine(models.Model):
             models.UniqueConstraint(fields=["checkout", "product"], name="checkout_line_once_per_product"),
             models.CheckConstraint(condition=Q(quantity__gt=0), name="checkout_line_quantity_positive"),
         ]
+
+
+class ChallengeSpent(models.Model):
+    """A solved proof-of-work challenge (payments/checkout/challenge.py), kept until it would have
+    expired anyway, so that one solution lets one checkout through, not many."""
+
+    signature = models.CharField(max_length=128, unique=True)
+    expires_at = models.DateTimeField(db_index=True)
+
+    def __str__(self):
+        return f"challenge {self.signature[:12]}… spent"

@@ -19,7 +19,8 @@ from common.buyers import request_buyer
 
 from ..checkout.api_schemas import gateway_error_text, short_of_stock_text
 from ..checkout.held import NotOnSale, held_checkout_leave_token_valid, held_checkout_start
-from ..checkout.limits import TooManyOpenCheckouts
+from ..checkout.challenge import challenge_new, challenge_spend
+from ..checkout.limits import ChallengeRequired, TooManyOpenCheckouts
 from ..checkout.services import CheckoutRefused
 from ..checkout.views import WaitlistForm, checkout_or_404
 from ..fulfilment.held import held_checkout_leave_record
@@ -59,13 +60,18 @@ def scan(request, code: str):
 
 
 def _hold_and_go(request, product, quantity: int, form):
+    # A solved proof of work (the ALTCHA widget's field) lets this start past the address's free rate.
+    solved = bool(payload := request.POST.get("altcha", "")) and challenge_spend(payload=payload)
     try:
-        checkout = held_checkout_start(product=product, quantity=quantity, buyer=request_buyer(request))
+        checkout = held_checkout_start(product=product, quantity=quantity, buyer=request_buyer(request),
+                                       challenge_solved=solved)
     except InsufficientStock as short:
         available = short.shortfalls[0].available
         error = short_of_stock_text(name=product.display_name, store_name=product.store.name, available=available)
         return _scan_page(request, product, form=form, status=409, sold_out=available <= 0,
                           error=f"{error} Nothing was held and nothing was charged.")
+    except ChallengeRequired as busy:
+        return _scan_page(request, product, form=form, status=429, error=str(busy), challenge=challenge_new())
     except TooManyOpenCheckouts as busy:
         return _scan_page(request, product, form=form, status=429, error=str(busy))
     except NotOnSale as off:
@@ -77,7 +83,8 @@ def _hold_and_go(request, product, quantity: int, form):
     return HttpResponseRedirect(checkout.session_url, status=303)
 
 
-def _scan_page(request, product, *, form=None, status: int = 200, error: str = "", sold_out: bool | None = None):
+def _scan_page(request, product, *, form=None, status: int = 200, error: str = "", sold_out: bool | None = None,
+               challenge: str = ""):
     sold_out = product.sold_out if sold_out is None else sold_out
     context = {
         "product": product,
@@ -85,6 +92,7 @@ def _scan_page(request, product, *, form=None, status: int = 200, error: str = "
         "feed_path": stock_feed_path(product.store_id, product.stripe_product_id),
         "form": form,
         "error": error,
+        "challenge": challenge,
         "sold_out": sold_out,
         "alternatives": inventory_selectors.product_alternatives(
             stripe_product_id=product.stripe_product_id, exclude_store_id=product.store_id, size=product.size,

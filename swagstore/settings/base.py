@@ -276,6 +276,11 @@ CHECKOUT_STARTS_PER_ADDRESS = env.int("CHECKOUT_STARTS_PER_ADDRESS", default=60)
 CHECKOUT_STARTS_PER_ADDRESS_CEILING = env.int("CHECKOUT_STARTS_PER_ADDRESS_CEILING", default=180)
 CHECKOUT_STARTS_PER_VENUE_ADDRESS = env.int("CHECKOUT_STARTS_PER_VENUE_ADDRESS", default=600)
 CHECKOUT_STARTS_PER_VENUE_ADDRESS_CEILING = env.int("CHECKOUT_STARTS_PER_VENUE_ADDRESS_CEILING", default=1200)
+# The proof of work past an address's free rate (payments/checkout/challenge.py): PBKDF2 iterations
+# per try and the key prefix to find (each hex digit multiplies the expected tries by 16; "00": 256).
+CHECKOUT_CHALLENGE_COST = env.int("CHECKOUT_CHALLENGE_COST", default=5000)
+CHECKOUT_CHALLENGE_KEY_PREFIX = env("CHECKOUT_CHALLENGE_KEY_PREFIX", default="00")
+CHECKOUT_CHALLENGE_SECONDS = env.int("CHECKOUT_CHALLENGE_SECONDS", default=300)
 WAITLIST_MAX_JOINS_PER_HOUR = env.int("WAITLIST_MAX_JOINS_PER_HOUR", default=5)
 WAITLIST_MAX_JOINS_PER_ADDRESS_PER_HOUR = env.int("WAITLIST_MAX_JOINS_PER_ADDRESS_PER_HOUR", default=200)
 # Live feeds one address may hold open, counted across web processes (in Redis when there is one):

@@ -5,9 +5,11 @@ browser (a signed first-party cookie) with its own caps; an address only has a r
 venue, and an IPv6 /64 is one address.
 """
 
+import json
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from altcha import v2
 from django.db import connection
 from django.test import Client
 from django.urls import reverse
@@ -107,3 +109,30 @@ def test_four_addresses_of_one_ipv6_64_are_one_address(held_booth, make_product,
 ])
 def test_every_address_of_a_64_has_one_key(address, key):
     assert address_key(address) == key
+
+
+def solve(page) -> str:
+    """What the widget does in the buyer's browser: find the key, send challenge and solution."""
+    challenge = v2.Challenge.from_dict(json.loads(page.context["challenge"]))
+    return v2.Payload(challenge, v2.solve_challenge(challenge)).to_base64()
+
+
+def test_past_the_rate_a_solved_challenge_lets_a_buyer_through_once(held_booth, make_product, settings):
+    settings.CHECKOUT_STARTS_PER_ADDRESS, settings.CHECKOUT_STARTS_PER_ADDRESS_CEILING = 1, 3
+    settings.CHECKOUT_CHALLENGE_COST = 100  # a test's puzzle: the default is a phone's second
+    product = make_product(store=held_booth, inventory=100)
+    assert scan(Client(), product).status_code == 303
+
+    asked = scan(Client(), product)
+    assert asked.status_code == 429 and b"<altcha-widget" in asked.content and b"vendor/altcha/altcha.min.js" in asked.content
+    solution = solve(asked)
+    phone = Client()
+    post = lambda payload: phone.post(reverse("payments:scan", args=[product.scan_code]),  # noqa: E731
+                                      {"quantity": 1, "altcha": payload}, REMOTE_ADDR=VENUE)
+    assert post("bm90IGEgc29sdXRpb24=").status_code == 429  # forged
+    assert post(solution).status_code == 303
+    assert post(solution).status_code == 429  # spent: one solution, one checkout
+    assert post(solve(post(""))).status_code == 303  # 3 started: the ceiling now
+    refused = post(solve(asked))  # an old page's challenge, solved anew: spent or not, the ceiling holds
+    assert refused.status_code == 429 and b"<altcha-widget" not in refused.content  # past the ceiling: no way through
+    assert Checkout.objects.count() == 3
