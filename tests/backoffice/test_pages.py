@@ -214,4 +214,4 @@ def test_the_report_picker_goes_to_the_report_or_says_what_is_wrong(staff_client
     bad = staff_client.get(url, {"store": "store_nowhere", "day": "14/05/2026"})
     assert bad.status_code == 400
     assert "Pick a booth" in bad.content.decode() and "is not a day" in bad.content.decode()
-    assert staff_client.get(reverse("backoffice:day_report", args=[hall_a.pk, "2026-02-30"])).status_code == 404
+    assert staff_client.get(reverse("backoffice:day_report", args=[hall_a.pk, "2026-02-30"])).status_code == 400
