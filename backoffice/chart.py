@@ -10,7 +10,7 @@ from django.utils.safestring import SafeString, mark_safe
 # One small chart per product (small multiples): no line hides another, and a chart this size keeps
 # its 12-unit labels readable when a phone shows it at full width.
 WIDTH, HEIGHT = 340, 150
-LEFT, RIGHT, TOP, BOTTOM = 34, 12, 10, 26
+LEFT, RIGHT, TOP, BOTTOM = 34, 22, 10, 26
 COLOUR = "#1f5fa8"
 
 
