@@ -84,7 +84,7 @@ def test_booth_staff_count_a_booth(server, browser, store):
         page.click("input[type=submit][value='Record the count']")
 
         # then
-        page.locator(".messagelist .success", has_text="Count recorded for 2 product(s)").wait_for()
+        page.locator(".messagelist .success", has_text="Count recorded for 2 products").wait_for()
         assert (stock_of(tee), stock_of(mug)) == (8, 4)
         damaged = StockMovement.objects.get(product=tee, reason="damaged")
         assert (damaged.delta, damaged.actor.username) == (-2, "volunteer")
