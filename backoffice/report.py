@@ -1,6 +1,7 @@
 """The end-of-day report of one booth: what sold, what it brought in, what went back, what is left.
 
-A day runs from local midnight to local midnight (TIME_ZONE). Every figure comes from a record:
+A day runs from midnight to midnight in the booth's time zone (Store.time_zone). Every figure comes
+from a record:
 
 - units sold: the ledger's sale rows of the day, less its return rows (a sold checkout whose
   authorisation was cancelled after all); the chart counts sale rows per hour;
@@ -12,20 +13,27 @@ A day runs from local midnight to local midnight (TIME_ZONE). Every figure comes
   amount × STRIPE_FEE_PERCENT / 100 (rounded half up) + STRIPE_FEE_FIXED, in minor units;
 - stock left: each product's ledger balance at the end of the day (its stock now, for today);
 - sell-through: units sold ÷ (units sold + stock left), the share of what the booth had that day
-  (what it started with plus what arrived) that it sold.
+  (what it started with plus what arrived) that it sold;
+- other stock changes: the ledger's counts, damage, losses, give-aways, moves, deliveries and
+  imports of the day, in units per reason;
+- hand-overs: the day's sales (payments.handover) collected at the booth, and still waiting.
 """
 
 import uuid
+import zoneinfo
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
-from django.db.models import OuterRef, Q, Subquery
+from django.db.models import OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from common.money import money
+from common.times import store_zone
 from inventory.models import Product, StockMovement, Store
+from payments.handover.selectors import sale_list
 from payments.models import Checkout, Order, StripeJob
 
 SOLD_CHECKOUT = (Checkout.Status.AUTHORISED, Checkout.Status.PAID)
@@ -58,6 +66,7 @@ class GiveBack:
     """Money that went back: a refund, or an authorisation cancelled before capture."""
 
     reference: str  # the Checkout Session id, or checkout:<id>
+    items: str  # what was bought, for people: "2 × Logo tee (M)"
     cancelled: bool
     amount: int
     currency: str
@@ -76,6 +85,10 @@ class DayReport:
     currency: str
     generated_at: datetime
     fee_rule: str
+    # Units per other ledger reason of the day ("Damaged" → -2), and the day's hand-overs.
+    other_changes: list[tuple[str, int]] = field(default_factory=list)
+    collected: int = 0
+    waiting: int = 0
 
     # Totals: units, and amounts in minor units.
     units_sold = property(lambda self: sum(p.net_sold for p in self.products))
@@ -93,8 +106,8 @@ class DayReport:
         return (Decimal(100 * self.units_sold) / had).quantize(Decimal("0.1"), ROUND_HALF_UP) if had > 0 else None
 
 
-def day_bounds(day: date) -> tuple[datetime, datetime]:
-    tz = timezone.get_current_timezone()
+def day_bounds(day: date, zone: zoneinfo.ZoneInfo | None = None) -> tuple[datetime, datetime]:
+    tz = zone or timezone.get_current_timezone()
     start = timezone.make_aware(datetime.combine(day, time.min), tz)
     return start, timezone.make_aware(datetime.combine(day + timedelta(days=1), time.min), tz)
 
@@ -105,21 +118,39 @@ def stripe_fee(amount: int) -> int:
     return int((Decimal(amount) * percent / 100).quantize(Decimal(1), ROUND_HALF_UP)) + settings.STRIPE_FEE_FIXED
 
 
-def fee_rule_text() -> str:
-    return (f"{settings.STRIPE_FEE_PERCENT} % of the amount (rounded half up) + {settings.STRIPE_FEE_FIXED} "
-            f"in the currency's smallest unit, per cancelled authorisation")
+def fee_rule_text(currency: str = "usd") -> str:
+    return (f"Stripe's card fee ({settings.STRIPE_FEE_PERCENT} % + {money(settings.STRIPE_FEE_FIXED, currency)}) "
+            f"on each payment cancelled before it was taken; Stripe keeps its fee on refunded payments")
 
 
 def day_report(*, store: Store, day: date) -> DayReport:
     """The booth's figures for one day (a constant number of queries, whatever the number of sales)."""
-    start, end = day_bounds(day)
+    zone = store_zone(store.time_zone)
+    start, end = day_bounds(day, zone)
     products = _products_with_stock_left(store, end)
     rows = {p.pk: ProductDay(product=p, stock_left=p.stock_left_at_end) for p in products}
-    _add_sales(rows, store, start, end)
-    currencies = sorted({p.currency.lower() for p in products}) or ["usd"]
+    _add_sales(rows, store, start, end, zone)
+    currencies = sorted({p.currency.lower() for p in products}) or [store.currency or "usd"]
+    sales = sale_list(store_id=store.pk, since=start, until=end, limit=100_000)
     return DayReport(store=store, day=day, start=start, end=end, products=list(rows.values()),
                      give_backs=_give_backs(store, start, end), currency=currencies[0],
-                     generated_at=timezone.now(), fee_rule=fee_rule_text())
+                     generated_at=timezone.now(), fee_rule=fee_rule_text(currencies[0]),
+                     other_changes=_other_changes(store, start, end),
+                     collected=sum(1 for s in sales if s.collected_at), waiting=sum(1 for s in sales if s.collectable))
+
+
+OTHER_REASONS = (StockMovement.Reason.COUNT, StockMovement.Reason.DAMAGED, StockMovement.Reason.LOST,
+                 StockMovement.Reason.GIVEN_AWAY, StockMovement.Reason.TRANSFER_OUT, StockMovement.Reason.TRANSFER_IN,
+                 StockMovement.Reason.DELIVERY, StockMovement.Reason.RESTOCK, StockMovement.Reason.IMPORT,
+                 StockMovement.Reason.ADJUSTMENT)
+
+
+def _other_changes(store: Store, start: datetime, end: datetime) -> list[tuple[str, int]]:
+    """(reason, units) for each ledger reason besides sales that moved stock that day, in a fixed order."""
+    totals = dict(StockMovement.objects.filter(product__store=store, created_at__gte=start, created_at__lt=end,
+                                               reason__in=OTHER_REASONS)
+                  .order_by().values("reason").annotate(units=Sum("delta")).values_list("reason", "units"))
+    return [(StockMovement.Reason(reason).label, totals[reason]) for reason in OTHER_REASONS if reason in totals]
 
 
 def _products_with_stock_left(store: Store, end: datetime) -> list[Product]:
@@ -129,7 +160,8 @@ def _products_with_stock_left(store: Store, end: datetime) -> list[Product]:
                 .order_by("name", "pk"))
 
 
-def _add_sales(rows: dict[int, ProductDay], store: Store, start: datetime, end: datetime) -> None:
+def _add_sales(rows: dict[int, ProductDay], store: Store, start: datetime, end: datetime,
+               zone: zoneinfo.ZoneInfo) -> None:
     movements = list(StockMovement.objects.filter(
         product__store=store, created_at__gte=start, created_at__lt=end,
         reason__in=(StockMovement.Reason.SALE, StockMovement.Reason.RETURN),
@@ -140,7 +172,7 @@ def _add_sales(rows: dict[int, ProductDay], store: Store, start: datetime, end: 
         row = rows[product_id]
         if reason == StockMovement.Reason.SALE:
             row.sold -= delta
-            row.hourly[timezone.localtime(at).hour] -= delta
+            row.hourly[at.astimezone(zone).hour] -= delta
             row.revenue += revenue.get((source, product_id), 0)
         else:
             row.returned += delta
@@ -188,18 +220,23 @@ def _give_backs(store: Store, start: datetime, end: datetime) -> list[GiveBack]:
     jobs = (StripeJob.objects.filter(action=StripeJob.Action.GIVE_BACK, state=StripeJob.State.DONE,
                                      done_at__gte=start, done_at__lt=end)
             .filter(Q(order__store=store) | Q(order__lines__product__store=store) | Q(checkout__store=store))
-            .select_related("order", "checkout").distinct().order_by("done_at", "id"))
+            .select_related("order", "checkout").prefetch_related("order__lines__product", "checkout__lines__product")
+            .distinct().order_by("done_at", "id"))
     found = []
     for job in jobs:
         if job.order_id:
             status, ref, amount, currency = (job.order.status, job.order.checkout_session_id,
                                              job.order.amount_total or 0, job.order.currency)
+            lines = job.order.lines.all()
         else:
             status, ref, amount, currency = (job.checkout.status, f"checkout:{job.checkout_id}", job.checkout.amount,
                                              job.checkout.currency)
+            lines = job.checkout.lines.all()
+        items = ", ".join(f"{line.quantity} × {line.product.display_name}" for line in lines) or "(no product of ours)"
         cancelled = status in (Order.Status.CANCELLED, Checkout.Status.CANCELLED)
         if cancelled or status in (Order.Status.REFUNDED, Checkout.Status.REFUNDED):
-            found.append(GiveBack(reference=ref, cancelled=cancelled, amount=amount, currency=currency.lower(),
+            found.append(GiveBack(reference=ref, items=items, cancelled=cancelled, amount=amount,
+                                  currency=currency.lower(),
                                   at=job.done_at, fee_avoided=stripe_fee(amount) if cancelled else 0))
     return found
 

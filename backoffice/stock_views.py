@@ -15,6 +15,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
+from common import words
 from inventory import selectors
 from inventory.exceptions import Refusal, StockChangeRefused, StockConflict
 from inventory.models import StockMovement
@@ -46,7 +47,7 @@ class FormErrors:
 
     def summary(self) -> str:
         n = len(self.by_product) + len(self.general)
-        return f"Nothing was changed: {n} problem(s) to fix below."
+        return f"Nothing was changed: {words.problems(n)} to fix below."
 
 
 def _key(request, errors: FormErrors) -> str | None:
@@ -167,7 +168,7 @@ def _count_lines(data, products, errors: FormErrors) -> list[CountLine]:
 
 def _stocktake_messages(request, outcome, counted: int) -> None:
     changed = ", ".join(f"{m.product.display_name} {m.delta:+d} ({m.get_reason_display().lower()})" for m in outcome.movements)
-    messages.success(request, f"Count recorded for {counted} product(s): "
+    messages.success(request, f"Count recorded for {words.products(counted)}: "
                               + (changed if changed else "everything matched, nothing changed."))
     if outcome.moved_meanwhile:
         messages.warning(request, "Stock moved while you counted (sales?): "

@@ -18,5 +18,6 @@ urlpatterns = [
     path("stock-csv/export.csv", csv_views.stock_csv_download, name="stock_csv_export"),
     path("report/", report_views.report_index, name="report_index"),
     path("report/<str:store_id>/<str:day>/", report_views.day_report_page, name="day_report"),
+    path("report/<str:store_id>/<str:day>-totals.csv", report_views.day_totals_csv, name="day_totals_csv"),
     path("report/<str:store_id>/<str:day>.csv", report_views.day_report_csv, name="day_report_csv"),
 ]

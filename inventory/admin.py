@@ -12,6 +12,8 @@ from django.http import HttpResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
+from common import words
+
 from common.admin_readonly import ReadOnlyAdminMixin
 from common.admin_work import SetAsideFilter, WorkAdmin
 
@@ -273,10 +275,10 @@ class ProductAdmin(admin.ModelAdmin):
                            actor=request.user, note="restock from the product list")
         added = [p for p in products if p.pk not in done_before]
         if added:
-            self.message_user(request, f"Added {quantity} unit(s) to each of {len(added)} product(s).",
+            self.message_user(request, f"Added {words.units(quantity)} to each of {words.products(len(added))}.",
                               messages.SUCCESS)
         if len(added) < len(products):
-            self.message_user(request, f"{len(products) - len(added)} product(s) had already been restocked "
+            self.message_user(request, f"{words.products(len(products) - len(added))} had already been restocked "
                                        f"by this same form (sent twice): not added again.", messages.WARNING)
 
     @admin.action(description="Switch Payment Link off (stays off whatever the stock)", permissions=["change"])
@@ -292,7 +294,7 @@ class ProductAdmin(admin.ModelAdmin):
         products = list(queryset.order_by("pk"))
         for product in products:
             product_scan_code_renew(product=product)
-        self.message_user(request, f"New QR code for {len(products)} product(s): print the sheet again.",
+        self.message_user(request, f"New QR code for {words.products(len(products))}: print the sheet again.",
                           messages.SUCCESS)
 
     def _switch_links(self, request, queryset, *, paused: bool):
@@ -300,7 +302,7 @@ class ProductAdmin(admin.ModelAdmin):
         for product in products:
             product_link_pause(product=product, paused=paused)
         state = "switched off" if paused else "back on, following stock"
-        self.message_user(request, f"Payment Link {state} for {len(products)} product(s).", messages.SUCCESS)
+        self.message_user(request, f"Payment Link {state} for {words.products(len(products))}.", messages.SUCCESS)
 
 
 @admin.register(StockMovement)

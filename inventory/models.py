@@ -446,6 +446,7 @@ class WaitlistEntry(models.Model):
 
     class Meta:
         ordering = ["created_at"]
+        verbose_name_plural = "waitlist entries"
         constraints = [models.UniqueConstraint(fields=["product", "email"], name="waitlist_once_per_email")]
 
     def __str__(self):

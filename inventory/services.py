@@ -12,6 +12,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from common import words
+
 from .broadcast import stock_broadcast, stock_broadcast_on_commit
 from .exceptions import InsufficientStock, InvalidStockChange, Refusal, Shortfall, StockConflict
 from .locks import products_lock, products_lock_with_holds
@@ -265,7 +267,7 @@ def _deltas_or_refuse(changes: list[StockChange], on_hand: dict[int, int], held:
 def _below_held(current: int, delta: int, held: int) -> str:
     if current + delta < 0:
         return f"only {current} in stock, cannot take {-delta}"
-    return (f"would leave {current + delta} in stock, below the {held} unit(s) held for buyers in checkout "
+    return (f"would leave {current + delta} in stock, below the {words.units(held)} held for buyers in checkout "
             f"(at most {max(current - held, 0)} can be taken now)")
 
 

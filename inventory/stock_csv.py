@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 
 from django.db import IntegrityError, transaction
 
+from common import words
 from common.spreadsheets import cell_restored, csv_writer
 
 from .catalogue import products_store_fields_set
@@ -48,7 +49,7 @@ class CsvImportRefused(ValueError):
     def __init__(self, errors: list[str]):
         self.errors = errors
         bad_rows = len({e.split(":", 1)[0] for e in errors if e.startswith("line ") and not e.startswith("line 1:")})
-        head = f"{bad_rows} bad row(s)" if bad_rows else "bad file"
+        head = f"{words.rows(bad_rows)} wrong" if bad_rows else "bad file"
         super().__init__(f"{head}: " + "; ".join(errors))
 
 
@@ -73,8 +74,9 @@ class ImportResult:
             when = self.already_imported.created_at.strftime("%Y-%m-%d %H:%M")
             return f"This file was already imported ({when}); nothing changed."
         verb = "would change" if self.dry_run else "changed"
-        return (f"{self.rows} row(s) read: stock {verb} for {len(self.stock_changed)} product(s), "
-                f"other fields for {len(self.fields_changed)}.")
+        stock = (f"stock {verb} for {words.products(len(self.stock_changed))} ({'; '.join(self.stock_changed)})"
+                 if self.stock_changed else f"no stock {verb}")
+        return f"{words.rows(self.rows)} read: {stock}; other fields for {words.products(len(self.fields_changed))}."
 
 
 def stock_csv_import(*, content: bytes, filename: str = "", actor=None, dry_run: bool = False,
@@ -122,7 +124,10 @@ def _apply(rows: list[CsvRow], *, digest: str, filename: str, actor) -> ImportRe
     moved = sorted({m.product_id for m in movements})
     record.products_changed = len(set(moved) | set(changed_fields))
     record.save(update_fields=["products_changed"])
-    return ImportResult(rows=len(rows), stock_changed=[names[pid] for pid in moved],
+    by_product = {m.product_id: m for m in movements}
+    return ImportResult(rows=len(rows),
+                        stock_changed=[f"{names[pid]}: {by_product[pid].balance_after - by_product[pid].delta} → "
+                                       f"{by_product[pid].balance_after}" for pid in moved],
                         fields_changed=[names[pid] for pid in changed_fields])
 
 

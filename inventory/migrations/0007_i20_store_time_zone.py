@@ -9,6 +9,10 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        migrations.AlterModelOptions(
+            name='waitlistentry',
+            options={'ordering': ['created_at'], 'verbose_name_plural': 'waitlist entries'},
+        ),
         migrations.AddField(
             model_name='store',
             name='time_zone',

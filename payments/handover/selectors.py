@@ -42,7 +42,8 @@ def sale_get(*, code: str) -> Sale:
     raise ReceiptNotFound(f"No sale has the receipt code {code.strip()[:40]!r}. Check the letters and try again.")
 
 
-def sale_list(*, store_id: str = "", since: datetime | None = None, limit: int = 200) -> list[Sale]:
+def sale_list(*, store_id: str = "", since: datetime | None = None, until: datetime | None = None,
+              limit: int = 200) -> list[Sale]:
     """Every sale, newest first: Payment Link orders and checkouts (held or ours) together."""
     orders = Order.objects.filter(status__in=ORDER_LISTED)
     checkouts = Checkout.objects.filter(status__in=CHECKOUT_LISTED)
@@ -50,6 +51,8 @@ def sale_list(*, store_id: str = "", since: datetime | None = None, limit: int =
         orders, checkouts = orders.filter(store_id=store_id), checkouts.filter(store_id=store_id)
     if since is not None:
         orders, checkouts = orders.filter(created_at__gte=since), checkouts.filter(created_at__gte=since)
+    if until is not None:
+        orders, checkouts = orders.filter(created_at__lt=until), checkouts.filter(created_at__lt=until)
     records = [*orders.select_related(*_RELATED).prefetch_related(*_LINES).order_by("-created_at")[:limit],
                *checkouts.select_related(*_RELATED).prefetch_related(*_LINES).order_by("-created_at")[:limit]]
     records.sort(key=lambda record: record.created_at, reverse=True)

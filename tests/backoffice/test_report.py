@@ -120,9 +120,10 @@ def test_staff_read_the_report_with_its_chart_and_download_it(known_day, staff_c
     figures = dict((key, value) for key, _, value in page.context["summary"])
     assert figures == {"units_sold": "4", "revenue": "$93.00", "refunds": "1 ($18.00)",
                        "cancellations": "1 ($18.00)", "fees_avoided": "$0.82", "stock_left": "2",
-                       "sell_through": "66.7 %"}
+                       "sell_through": "66.7 %", "collected": "0", "waiting": "0"}
     assert html.count("<polyline") == 2 and 'data-series="Logo tee"' in html and "<title id=" in html
-    assert "09:00" in html and "2.9 % of the amount" in html
+    assert "08:00" in html and "card fee (2.9 % + $0.30)" in html
+    assert "cs_test" not in html  # money given back is named by what was bought, not by a session id
     assert "<script" not in html.split('id="content-main"')[1]  # the chart needs no script
     assert 'media print' not in html and "backoffice.css" in html  # print rules live in the stylesheet
 
@@ -134,7 +135,11 @@ def test_staff_read_the_report_with_its_chart_and_download_it(known_day, staff_c
     assert header[:9] == ["store", "day", "product", "name", "units_sold", "units_returned", "revenue_USD",
                           "stock_left", "sell_through_percent"]
     assert tee_row[4:9] == ["3", "0", "75.00", "2", "60.0"] and tee_row[9 + 9] == "2" and tee_row[9 + 14] == "1"
-    totals = {r[0]: r[1] for r in rows if len(r) == 2}
+    assert all(len(r) == len(header) for r in rows)  # one table per file
+    totals_file = staff_client.get(reverse("backoffice:day_totals_csv", args=[store.pk, DAY.isoformat()]))
+    totals_rows = list(csv.reader(io.StringIO(totals_file.content.decode())))
+    assert totals_rows[0] == ["figure", "value"] and all(len(r) == 2 for r in totals_rows)
+    totals = dict(totals_rows[1:])
     assert (totals["units_sold"], totals["revenue_USD"], totals["stripe_fees_avoided_USD"]) == ("4", "93.00", "0.82")
     assert (totals["refunds"], totals["cancelled_authorisations"]) == ("1", "1")
 
@@ -150,3 +155,28 @@ def test_the_day_report_csv_quotes_every_name_and_neutralises_formulas(hall_a):
     names = [row[3] for row in csv.reader(io.StringIO(text)) if len(row) > 3][1:]
     assert sorted(names) == sorted(["'\t=HYPERLINK(\"https://evil.example\")", "'\r@SUM(1+1)", "'-2+3", "Plain tee"])
     assert '"Plain tee"' in text and f'"{hall_a.pk}"' in text  # every text cell quoted
+
+
+@pytest.mark.parametrize("day", ["yesterday", "2026-02-30", "0001-01-01", "9999-12-31", "20250-01-01"])
+@pytest.mark.parametrize("name", ["backoffice:day_report", "backoffice:day_report_csv", "backoffice:day_totals_csv"])
+def test_a_bad_or_out_of_range_day_is_a_400_page_saying_why(known_day, staff_client, name, day):
+    response = staff_client.get(reverse(name, args=[known_day["store"].pk, day]))
+
+    assert response.status_code == 400
+    assert "is not a day this report covers" in response.content.decode()
+
+
+def test_the_report_counts_other_stock_changes_and_hand_overs(known_day, staff_client):
+    from inventory.operations import CountLine, stocktake_record
+
+    store = known_day["store"]
+    tee = next(p for p in store.products.all() if p.name == "Logo tee")
+    stocktake_record(store=store, lines=[CountLine(product_id=tee.pk, counted=tee.inventory - 1, shown=tee.inventory,
+                                                   reason="damaged")], key="test-count")
+    today = timezone.localdate()
+
+    report = day_report(store=store, day=today)
+
+    assert ("Damaged", -1) in report.other_changes
+    page = staff_client.get(reverse("backoffice:day_report", args=[store.pk, today.isoformat()])).content.decode()
+    assert "Other stock changes" in page and "Damaged" in page

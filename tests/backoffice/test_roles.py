@@ -84,7 +84,7 @@ def test_booth_staff_restock_through_the_action(staff_client, booth_staff, hall_
     response = staff_client.post(reverse("admin:inventory_product_changelist"),
                                  action(staff_client, "restock", [tee], quantity=12), follow=True)
 
-    assert "Added 12 unit(s)" in " ".join(messages_of(response))
+    assert "Added 12 units" in " ".join(messages_of(response))
     movement = StockMovement.objects.get(product=tee, reason="restock")
     assert (movement.delta, movement.actor) == (12, booth_staff)
 

@@ -214,6 +214,7 @@ def test_checkout_feed_of_an_unknown_checkout_ends_with_4404_instead_of_retrying
     product = stocked_product(store, 3, name="Enamel pin")
     page = context.new_page()
     page.goto(product_url(server, product))
+    page.get_by_text("Or hold it first and pay on this page").click()
     page.locator(f"form[action='{reverse('payments:checkout_start')}'] [type=submit]").click()
     page.wait_for_url("**/checkout/*/")
 

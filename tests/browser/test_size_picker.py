@@ -57,7 +57,7 @@ def test_size_picker_switches_sizes_and_a_sold_out_size_is_disabled_live(server,
             f"document.querySelector('label.variant-option[data-stock-variant=\"{tee['M'].pk}\"] input').disabled",
             timeout=5000)
         assert option(page, tee["M"]).get_attribute("data-sold-out") == "true"
-        assert option(page, tee["M"]).locator(".variant-gone").is_visible()
+        assert option(page, tee["M"]).locator(".variant-gone[data-show-when='sold-out']").is_visible()
         m_panel.locator(".sold-out").wait_for(state="visible", timeout=5000)
         assert m_panel.locator("form.waitlist").is_visible()
         assert m_panel.locator("section.pay").is_hidden()

@@ -275,7 +275,7 @@ def test_restock_adds_to_each_selected_product_with_a_ledger_row(admin_client, a
     response = admin_client.post(CHANGELIST, action(admin_client, "restock", [tee, mug], quantity="4"), follow=True)
 
     # then
-    assert "Added 4 unit(s) to each of 2 product(s)." in messages_of(response)
+    assert "Added 4 units to each of 2 products." in messages_of(response)
     for product, expected in ((tee, 7), (mug, 4), (untouched, 1)):
         product.refresh_from_db()
         assert product.inventory == expected

@@ -87,7 +87,9 @@ def test_an_import_sets_stock_and_store_side_fields_with_one_ledger_row_each(hal
 
     assert snapshot(tee, mug, cap) == [(20, 4, ["apparel", "organic"], {"size": "L"}), (3, 9, [], {}),
                                        (7, 5, [], {})]
-    assert result.stock_changed == [tee.name] and sorted(result.fields_changed) == sorted([tee.name, mug.name])
+    assert result.stock_changed == [f"{tee.name}: 12 → 20"] and sorted(result.fields_changed) == sorted([tee.name, mug.name])
+    assert result.summary() == ("3 rows read: stock changed for 1 product (" + tee.name + ": 12 → 20); "
+                                "other fields for 2 products.")
     movement = StockMovement.objects.get(product=tee, reason=StockMovement.Reason.IMPORT)
     assert (movement.delta, movement.actor, movement.balance_after) == (8, admin_user, 20)
     assert "supplier.csv, line 2" in movement.note
@@ -128,7 +130,7 @@ def test_every_bad_row_is_named_by_its_line_and_nothing_is_imported(hall):
     assert "no product 'prod_nope'" in errors[0] and "no booth 'store_nowhere'" in errors[1]
     assert "stock must be a whole number" in errors[2] and "low_stock_threshold" in errors[3]
     assert "JSON object" in errors[4] and "same product as line 2" in errors[5] and "4 field(s)" in errors[6]
-    assert str(refused.value).startswith("6 bad row(s): line 3:")
+    assert str(refused.value).startswith("6 rows wrong: line 3:")
     assert snapshot(tee, mug) == before
     assert not StockImport.objects.exists() and not StockMovement.objects.filter(reason="import").exists()
 
@@ -159,7 +161,7 @@ def test_an_import_below_the_units_held_for_buyers_is_refused_whole(hall):
     with pytest.raises(CsvImportRefused) as refused:
         stock_csv_import(content=content)
 
-    assert refused.value.errors == [f"line 3: {tee.name}: would leave 2 in stock, below the 3 unit(s) held for buyers "
+    assert refused.value.errors == [f"line 3: {tee.name}: would leave 2 in stock, below the 3 units held for buyers "
                                     f"in checkout (at most 2 can be taken now)"]
     assert snapshot(tee, mug) == [(5, 5, [], {}), (5, 5, [], {})]  # mug's good row was rolled back too
     assert not StockImport.objects.exists()
@@ -171,7 +173,8 @@ def test_a_dry_run_checks_against_the_stock_and_changes_nothing(hall):
 
     result = stock_csv_import(content=content, dry_run=True)
 
-    assert result.dry_run and result.stock_changed == [tee.name] and "would change" in result.summary()
+    assert result.dry_run and [c.split(":")[0] for c in result.stock_changed] == [tee.name]
+    assert f"would change for 1 product ({tee.name}: 5 → " in result.summary()  # each change, from → to
     assert stock_of(tee) == 5 and not StockImport.objects.exists()
 
 
@@ -189,7 +192,7 @@ def test_the_commands_export_and_import_a_file(hall, tmp_path):
     call_command("stock_import", str(path), stdout=out)
 
     assert stock_of(tee) == 11
-    assert "stock changed for 1 product(s)" in out.getvalue()
+    assert "stock changed for 1 product" in out.getvalue()
 
 
 def test_a_bad_file_makes_the_command_exit_non_zero_with_one_line(hall, tmp_path):
@@ -202,7 +205,7 @@ def test_a_bad_file_makes_the_command_exit_non_zero_with_one_line(hall, tmp_path
 
     message = str(failed.value)
     assert "\n" not in message
-    assert message.startswith("stock_import: bad.csv not imported, nothing changed: 2 bad row(s): line 2: stock must")
+    assert message.startswith("stock_import: bad.csv not imported, nothing changed: 2 rows wrong: line 2: stock must")
     assert "line 3: booth" in message
     assert stock_of(tee) == 5
     with pytest.raises(CommandError, match="cannot read"):
