@@ -53,7 +53,7 @@ def scrape_registry() -> CollectorRegistry:
 
 class WorkCollector:
     """What PostgreSQL says of the durable work (payments/models/work.py), by kind: `intake.<kind>`,
-    `stripe_job.<action>`, `link_sync`. Stuck: due for longer than WORK_STUCK_AFTER_SECONDS and no
+    `stripe_job.<action>`, `link_sync`. Stuck: due for longer than WORK_STUCK_SECONDS and no
     worker holding its lease, so no worker is getting to it."""
 
     def collect(self):
@@ -67,7 +67,7 @@ class WorkCollector:
 
     def _families(self):
         now = timezone.now()
-        stuck_before = now - timedelta(seconds=settings.WORK_STUCK_AFTER_SECONDS)
+        stuck_before = now - timedelta(seconds=settings.WORK_STUCK_SECONDS)
         backlog = GaugeMetricFamily("swagstore_intake_backlog", "Stored webhook events whose work is not "
                                     "applied yet (ready, or waiting for line items), by kind.", labels=["kind"])
         pending = GaugeMetricFamily("swagstore_work_pending", "Durable work waiting or in progress, by kind.",
@@ -75,7 +75,7 @@ class WorkCollector:
         failed = GaugeMetricFamily("swagstore_work_failed", "Durable work set aside with its reason for staff "
                                    "(admin), by kind.", labels=["kind"])
         stuck = GaugeMetricFamily("swagstore_work_stuck", "Durable work due for longer than "
-                                  "WORK_STUCK_AFTER_SECONDS that no worker holds, by kind.", labels=["kind"])
+                                  "WORK_STUCK_SECONDS that no worker holds, by kind.", labels=["kind"])
         for kind, counts in _intake_counts(stuck_before).items():
             backlog.add_metric([kind], counts["backlog"])
             pending.add_metric([f"intake.{kind}"], counts["backlog"])

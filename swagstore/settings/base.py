@@ -351,8 +351,6 @@ METRICS_TOKEN = env("METRICS_TOKEN", default="")
 PROMETHEUS_MULTIPROC_DIR = env("PROMETHEUS_MULTIPROC_DIR", default="")
 if PROMETHEUS_MULTIPROC_DIR:
     Path(PROMETHEUS_MULTIPROC_DIR).mkdir(parents=True, exist_ok=True)
-# Durable work due this long with no worker holding it counts as stuck (swagstore_work_stuck).
-WORK_STUCK_AFTER_SECONDS = env.float("WORK_STUCK_AFTER_SECONDS", default=60.0)
 # Sentry (swagstore/sentry.py) when SENTRY_DSN is set: no personal data, no request bodies, no local variables.
 SENTRY_DSN = env("SENTRY_DSN", default="")
 SENTRY_ENVIRONMENT = env("SENTRY_ENVIRONMENT", default="")

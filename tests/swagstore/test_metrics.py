@@ -30,7 +30,7 @@ PURCHASE = "checkout.session.completed"
 @pytest.fixture
 def metrics_token(settings):
     settings.METRICS_TOKEN = TOKEN
-    settings.WORK_STUCK_AFTER_SECONDS = 60
+    settings.WORK_STUCK_SECONDS = 60
 
 
 def scrape(client) -> dict:
