@@ -1,11 +1,21 @@
 """What the benchmarks share to stand the store up: free ports, psql, a database of their own."""
 
+import importlib
 import socket
 import subprocess
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def needs(module: str):
+    """Import a bench-only library, or exit with one line saying how to install it."""
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        sys.exit(f"{Path(sys.argv[0]).name} needs {module}: install the bench requirements with "
+                 "`bin/venv --bench` (requirements-bench.txt) and run it with .venv/bin/python")
 
 
 def free_port() -> int:

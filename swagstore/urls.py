@@ -3,9 +3,11 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from django.views.static import serve
 
+from common.health import healthz
 from payments.intake.views import StripeWebhookView
 
 urlpatterns = [
+    path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     # dj-stripe's webhook path, answered by our view first: it refuses bad deliveries before storing them.
     path("stripe/webhook/<uuid:uuid>/", StripeWebhookView.as_view(), name="stripe_webhook"),
