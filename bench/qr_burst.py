@@ -198,7 +198,7 @@ async def bounded(tasks, limit: int):
 # Django is set up in main() only once the bench's environment is in place, so the functions below
 # import the project's modules themselves.
 
-def seed(mode: str, units: int, fake=None):
+def seed(mode: str, units: int, fake=None, *, tag: str = ""):
     """One product in a store of its own, in `mode`; in link mode its Payment Link is in the offline
     notebook (or at the fake), where settlement switches it off at zero as it would at Stripe."""
     from inventory.models import Product, QrMode, Store
@@ -206,12 +206,13 @@ def seed(mode: str, units: int, fake=None):
     from payments.gateway import get_gateway
     from payments.offline.simulator import offline_payment_link_shape
 
-    store = Store.objects.create(pk=f"store_QR{mode[:4].upper()}", name=f"QR bench ({mode})", qr_mode=QrMode(mode))
+    store = Store.objects.create(pk=f"store_QR{mode[:4].upper()}{tag}", name=f"QR bench ({mode})",
+                                 qr_mode=QrMode(mode))
     link = mode == QrMode.PAYMENT_LINK
     product = Product.objects.create(store=store, stripe_product_id="prod_QRBench", name="Bench tee",
-                                     stripe_price_id=f"price_qr_{mode}", unit_amount=2500, currency="usd",
-                                     max_per_checkout=1, payment_link_id=f"plink_qr_{mode}" if link else "",
-                                     payment_link_url=f"https://buy.stripe.com/test_qr_{mode}" if link else "")
+                                     stripe_price_id=f"price_qr_{mode}{tag}", unit_amount=2500, currency="usd",
+                                     max_per_checkout=1, payment_link_id=f"plink_qr_{mode}{tag}" if link else "",
+                                     payment_link_url=f"https://buy.stripe.com/test_qr_{mode}{tag}" if link else "")
     if fake is not None:
         fake.add_price(product.stripe_price_id, product=product.stripe_product_id, unit_amount=product.unit_amount)
         if link:
@@ -255,7 +256,8 @@ def run_link_mode(args, base: str, fake=None) -> dict:
             fake.pay_link(**_link_payment(delivery.body, product))
     statuses = asyncio.run(_post_all([(d.body, d.signature) for d in deliveries], url, args.concurrency))
     assert all(s == 200 for s in statuses), f"webhook answers: {sorted(set(statuses))}"
-    return figures("payment_link", product, latencies, turned_away=0, calls_before=calls_before, reference=reference)
+    row = figures("payment_link", product, latencies, turned_away=0, calls_before=calls_before, reference=reference)
+    return {**row, "queries": scan_queries("payment_link", fake)}
 
 
 def _link_payment(body: str, product) -> dict:
@@ -299,8 +301,35 @@ def run_held_mode(args, base: str, web: subprocess.Popen, fake=None) -> dict:
         deliveries = [fake.pay_session(location.rsplit("/", 1)[-1], secret) for location in winners]
         statuses = asyncio.run(_post_all(deliveries, url, args.concurrency))
         assert all(s == 200 for s in statuses), f"webhook answers: {sorted(set(statuses))}"
-    return figures("held_checkout", product, [took for _, took, _ in results], turned_away=turned_away,
-                   calls_before=calls_before, reference=reference)
+    row = figures("held_checkout", product, [took for _, took, _ in results], turned_away=turned_away,
+                  calls_before=calls_before, reference=reference)
+    return {**row, "queries": scan_queries("held_checkout", fake)}
+
+
+def scan_queries(mode: str, fake=None) -> dict:
+    """The queries one scan runs, counted in this process (Django's test client: the web's settings,
+    code and database, no server): a link scan; a held submit that gets the unit, and one turned away."""
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    product = seed(mode, 1, fake, tag="Q")
+    url, client = f"/q/{product.scan_code}/", Client(HTTP_HOST="127.0.0.1")
+    def submit(n):
+        return client.post(url, {"quantity": "1"}, **_wsgi(_client(n)))
+
+    asks = ([("scan", lambda n: client.get(url, **_wsgi(_client(n))))] if mode == "payment_link" else
+            [("winner", submit), ("turned away", submit)])
+    counted = {}
+    for n, (who, ask) in enumerate(asks):
+        with CaptureQueriesContext(connection) as queries:
+            ask(n)
+        counted[who] = len(queries.captured_queries)
+    return counted
+
+
+def _wsgi(headers: dict) -> dict:
+    return {"HTTP_" + name.upper().replace("-", "_"): value for name, value in headers.items()}
 
 
 def profile(web: subprocess.Popen, target: str) -> list[subprocess.Popen]:
@@ -406,12 +435,13 @@ def report(args, rows: list[dict], rundir: Path, env: dict) -> None:
     print(f"{args.buyers} buyers, {args.units} units, concurrency {args.concurrency}, {args.web_processes} web "
           f"processes, {stripe} (logs: {rundir})")
     print("| mode | sold | turned away before paying | paid, then cancelled / refunded | sessions created "
-          "| scan → redirect p50 / p99 | reference (do-nothing GET) p50 / p99 |")
-    print("| --- | --- | --- | --- | --- | --- | --- |")
+          "| scan → redirect p50 / p99 | reference (do-nothing GET) p50 / p99 | queries per scan |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for r in rows:
         print(f"| {r['mode']} | {r['sold']} | {r['turned_away']} | {r['cancellations']} / {r['refunds']} "
               f"| {r['sessions']} | {r['p50_ms']:.0f} / {r['p99_ms']:.0f} ms "
-              f"| {r['reference_p50_ms']:.0f} / {r['reference_p99_ms']:.0f} ms |")
+              f"| {r['reference_p50_ms']:.0f} / {r['reference_p99_ms']:.0f} ms "
+              f"| {', '.join(f'{who} {n}' for who, n in r['queries'].items())} |")
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=2))
     failed = [m for m, ok in checks(args, {r["mode"]: r for r in rows}) if not ok]
