@@ -254,7 +254,7 @@ def run_link_mode(args, base: str, fake=None) -> dict:
     if fake is not None:
         for delivery in deliveries:
             fake.pay_link(**_link_payment(delivery.body, product))
-    statuses = asyncio.run(_post_all([(d.body, d.signature) for d in deliveries], url, args.concurrency))
+    statuses = asyncio.run(_post_all([(d.body, d.signature) for d in deliveries], url, args.webhook_concurrency))
     assert all(s == 200 for s in statuses), f"webhook answers: {sorted(set(statuses))}"
     row = figures("payment_link", product, latencies, turned_away=0, calls_before=calls_before, reference=reference)
     return {**row, "queries": scan_queries("payment_link", fake)}
@@ -283,6 +283,7 @@ async def _post_all(deliveries: list[tuple[str, str]], url: str, limit: int) -> 
 def run_held_mode(args, base: str, web: subprocess.Popen, fake=None) -> dict:
     reference = run_reference(args, base)
     product, calls_before = seed("held_checkout", args.units, fake), stripe_calls()
+    pool_fill(product)
     spies = profile(web, args.py_spy) if args.py_spy else []
     results = asyncio.run(bounded([held_buyer(base, product.scan_code, n) for n in range(args.buyers)],
                                   args.concurrency))
@@ -299,11 +300,19 @@ def run_held_mode(args, base: str, web: subprocess.Popen, fake=None) -> dict:
     else:  # the buyers pay on Stripe's page: Stripe completes each session and tells the webhook
         url, secret = webhook_url(base)
         deliveries = [fake.pay_session(location.rsplit("/", 1)[-1], secret) for location in winners]
-        statuses = asyncio.run(_post_all(deliveries, url, args.concurrency))
+        statuses = asyncio.run(_post_all(deliveries, url, args.webhook_concurrency))
         assert all(s == 200 for s in statuses), f"webhook answers: {sorted(set(statuses))}"
     row = figures("held_checkout", product, [took for _, took, _ in results], turned_away=turned_away,
                   calls_before=calls_before, reference=reference)
     return {**row, "queries": scan_queries("held_checkout", fake)}
+
+
+def pool_fill(product) -> None:
+    """Ahead of the rush, as the beat's fill does (none with HELD_CHECKOUT_POOL_SIZE=0)."""
+    from payments.checkout.session_pool import session_pool_fill
+
+    if product.store.qr_mode == "held_checkout":
+        print(f"session pool: {session_pool_fill(product_id=product.pk)}", flush=True)
 
 
 def scan_queries(mode: str, fake=None) -> dict:
@@ -314,6 +323,7 @@ def scan_queries(mode: str, fake=None) -> dict:
     from django.test.utils import CaptureQueriesContext
 
     product = seed(mode, 1, fake, tag="Q")
+    pool_fill(product)
     url, client = f"/q/{product.scan_code}/", Client(HTTP_HOST="127.0.0.1")
     def submit(n):
         return client.post(url, {"quantity": "1"}, **_wsgi(_client(n)))
@@ -381,6 +391,8 @@ def main() -> None:
                         help="± this much, uniformly (default a third of the latency)")
     parser.add_argument("--stripe-rate-limit", type=float, default=25, metavar="PER_S",
                         help="with --stripe fake: 429 past this rate (default 25, Stripe's test mode)")
+    parser.add_argument("--webhook-concurrency", type=int, default=32,
+                        help="signed payments posted at once after the scans (not timed; default 32)")
     parser.add_argument("--web-processes", type=int, default=2)
     parser.add_argument("--database", default="swagstore_bench_qr")
     parser.add_argument("--fresh-db", action="store_true")

@@ -12,7 +12,7 @@ from .catalogue.errors import CatalogueImportError
 from .catalogue.imports import catalogue_import
 
 from .models import (Checkout, CheckoutLine, IntakeEvent, LinkSync, OfflineStripeObject, Order, OrderLine,
-                     StripeCall, StripeJob)
+                     PooledSession, StripeCall, StripeJob)
 
 
 class OrderLineInline(ReadOnlyAdminMixin, admin.TabularInline):
@@ -119,6 +119,16 @@ class StripeJobAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 @admin.register(LinkSync)
 class LinkSyncAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("product", "wanted", "synced", "attempts", "next_attempt_at", "last_error")
+    raw_id_fields = ("product",)
+
+
+@admin.register(PooledSession)
+class PooledSessionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Sessions ready for held-mode buyers; one that Stripe would not expire shows its error here."""
+
+    list_display = ("checkout_session_id", "product", "quantity", "session_expires_at", "retiring", "attempts",
+                    "last_error")
+    list_filter = ("retiring",)
     raw_id_fields = ("product",)
 
 

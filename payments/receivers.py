@@ -13,6 +13,7 @@ from .audit import unfinished_purchase_work
 from .ringing import BELL_TTL_MS, bell_not_yet_rung, ring
 from .intake.services import OWNED_EVENT_TYPES, intake_record
 from .offline.catalogue import demo_catalogue_import
+from .scan.link_targets import link_scan_targets_forget
 from .settlement.records import link_sync_wanted
 from .signals import purchases_recorded, stripe_work_recorded
 
@@ -32,6 +33,12 @@ def stripe_event_take_in(sender, event, **kwargs):
 @receiver(stock_moved)
 def stock_moved_sync_payment_link(sender, product_id: int, **kwargs):
     link_sync_wanted(product_id=product_id)
+
+
+@receiver(stock_moved)
+def stock_moved_forget_scan_targets(sender, product_id: int, **kwargs):
+    # This process's remembered redirects; the others' last SCAN_LINK_CACHE_SECONDS at most.
+    link_scan_targets_forget()
 
 
 @receiver(purchases_recorded)

@@ -2,8 +2,9 @@
 
 from .checkouts import Checkout, CheckoutLine
 from .orders import Order, OrderLine
+from .session_pool import PooledSession
 from .stripe_records import OfflineStripeObject, StripeCall
 from .work import IntakeEvent, LinkSync, StripeJob, StripeRateBudget
 
 __all__ = ["Checkout", "CheckoutLine", "IntakeEvent", "LinkSync", "OfflineStripeObject", "Order", "OrderLine",
-           "StripeCall", "StripeJob", "StripeRateBudget"]
+           "PooledSession", "StripeCall", "StripeJob", "StripeRateBudget"]

@@ -23,6 +23,7 @@ from ..checkout.services import CheckoutRefused
 from ..checkout.views import WaitlistForm, checkout_or_404
 from ..fulfilment.held import held_checkout_leave
 from ..gateway import GatewayError
+from .link_targets import link_scan_remember, link_scan_target
 
 
 class ScanForm(forms.Form):
@@ -36,6 +37,8 @@ class ScanForm(forms.Form):
 
 @require_http_methods(["GET", "POST"])
 def scan(request, code: str):
+    if request.method == "GET" and (link_url := link_scan_target(code=code)):
+        return HttpResponseRedirect(link_url)  # a rush on a Payment Link: no query (link_targets.py)
     product = inventory_selectors.product_for_scan_code(code=code)
     if product is None:
         retired = inventory_selectors.scan_code_retired(code=code)
@@ -43,6 +46,7 @@ def scan(request, code: str):
     posted = request.method == "POST"
     if not product.sells_held:
         if product.payable:
+            link_scan_remember(code=code, url=product.payment_link_url)
             return HttpResponseRedirect(product.payment_link_url, status=303 if posted else 302)
         return _scan_page(request, product, status=409 if posted else 200)
     if not posted:
