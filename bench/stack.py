@@ -41,3 +41,16 @@ def prepare_database(env: dict, name: str, fresh: bool, *, then: tuple[list[str]
                               text=True, timeout=600)
         if done.returncode:
             sys.exit(f"manage.py {command[0]} failed (try --fresh-db):\n{done.stdout}{done.stderr}")
+
+
+def django_on_own_database(name: str) -> None:
+    """Set Django up in this process on database `name` (created on first use), migrated. The
+    caller has put the rest of its settings in os.environ already."""
+    if psql(f"select 1 from pg_database where datname='{name}'") != "1":
+        psql(f'create database "{name}"')
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
