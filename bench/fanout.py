@@ -5,9 +5,11 @@
     .venv/bin/python bench/fanout.py --clients 100 --backends pubsub --rounds 3
 
 For each channel layer (channels_redis's RedisChannelLayer, "core", and RedisPubSubChannelLayer,
-"pubsub") and each N, it starts Daphne on loopback with CHANNEL_LAYER_BACKEND set, connects N
-clients (the `websockets` library, up to --per-process clients per asyncio process) to one product's
-live feed and waits for every connect snapshot; then, --rounds times, it takes one unit with
+"pubsub") and each N, it starts the Procfile's web on loopback (gunicorn, --web-processes uvicorn
+workers; --server daphne for one Daphne) with CHANNEL_LAYER_BACKEND set, connects N clients (the
+`websockets` library, up to --per-process clients per asyncio process), each from an address of its
+own (X-Forwarded-For behind one trusted proxy, so the per-client socket cap turns none away), to one
+product's live feed and waits for every connect snapshot; then, --rounds times, it takes one unit with
 inventory.services.stock_decrease in this process, exactly as a sale does, and times from the
 change's COMMIT to each client's receipt of the new number. The broadcast path is the product's own:
 on_commit → selectors.stock_snapshot → async_to_sync(group_send) to the product and store groups.
@@ -15,7 +17,7 @@ on_commit → selectors.stock_snapshot → async_to_sync(group_send) to the prod
 Reports p50 / p95 / max over every (client, round) latency, the median over rounds of the slowest
 client, and any client that missed an update. Everything is set up and torn down by the script: a
 throwaway PostgreSQL database `swagstore_bench` on DATABASE_URL's server (created, migrated, dropped
-unless --keep-db), a Redis key prefix of its own, the Daphne and client processes. Loopback only;
+unless --keep-db), a Redis key prefix of its own, the web and client processes. Loopback only;
 every wait is bounded (--run-timeout per run).
 """
 
@@ -45,12 +47,21 @@ BACKENDS = ("core", "pubsub")
 
 # ---------------------------------------------------------------- clients (their own processes)
 
-def client_process(url: str, origin: str, count: int, concurrency: int, received, ready_q, stop, result_q):
-    """Connect `count` clients, report ready, record every message until told to stop."""
-    asyncio.run(_clients(url, origin, count, concurrency, received, ready_q, stop, result_q))
+def client_address(n: int) -> str:
+    """Client n's own address: every page at the booth is a phone of its own, so the per-client socket
+    cap (common/websockets.py) never turns a bench client away. The server trusts one proxy hop
+    (TRUSTED_PROXY_COUNT=1) and reads this X-Forwarded-For as the client."""
+    return f"10.{n // 65536 % 256}.{n // 256 % 256}.{n % 256}"
 
 
-async def _clients(url, origin, count, concurrency, received, ready_q, stop, result_q):
+def client_process(url: str, origin: str, first_client: int, count: int, concurrency: int, received, ready_q, stop,
+                   result_q):
+    """Connect `count` clients (addresses first_client, first_client + 1, …), report ready, record every
+    message until told to stop."""
+    asyncio.run(_clients(url, origin, first_client, count, concurrency, received, ready_q, stop, result_q))
+
+
+async def _clients(url, origin, first_client, count, concurrency, received, ready_q, stop, result_q):
     from websockets.asyncio.client import connect
 
     gate = asyncio.Semaphore(concurrency)
@@ -72,7 +83,8 @@ async def _clients(url, origin, count, concurrency, received, ready_q, stop, res
         async with gate:
             try:
                 ws = await connect(url, origin=origin, open_timeout=60, ping_interval=None, close_timeout=2,
-                                   max_queue=None)
+                                   max_queue=None,
+                                   additional_headers={"X-Forwarded-For": client_address(first_client + i)})
                 first = await asyncio.wait_for(ws.recv(), 60)  # the connect snapshot
                 logs[i].append((time.monotonic(), json.loads(first).get("inventory", -1)))
             except Exception as exc:
@@ -100,23 +112,31 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-class Daphne:
-    def __init__(self, env: dict, log_path: Path):
+class WebServer:
+    """The Procfile's web (gunicorn with `processes` uvicorn workers), or one Daphne (`server="daphne"`)."""
+
+    def __init__(self, env: dict, log_path: Path, *, server: str = "gunicorn", processes: int = 2):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env, self.log_path, self.process = env, log_path, None
+        self.server, self.processes = server, processes
+
+    def command(self) -> list[str]:
+        if self.server == "daphne":
+            return [str(Path(sys.executable).with_name("daphne")), "-b", "127.0.0.1", "-p", str(self.port),
+                    "swagstore.asgi:application"]
+        return [str(Path(sys.executable).with_name("gunicorn")), "swagstore.asgi:application", "-k",
+                "uvicorn_worker.UvicornWorker", "--workers", str(self.processes), "--bind", f"127.0.0.1:{self.port}"]
 
     def __enter__(self):
         log = open(self.log_path, "wb")
-        daphne = Path(sys.executable).with_name("daphne")
-        self.process = subprocess.Popen([str(daphne), "-b", "127.0.0.1", "-p", str(self.port),
-                                         "swagstore.asgi:application"], cwd=REPO, env=self.env,
-                                        stdout=log, stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen(self.command(), cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT)
         log.close()
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"daphne exited {self.process.returncode}: {self.log_path.read_text()[-2000:]}")
+                raise RuntimeError(f"{self.server} exited {self.process.returncode}: "
+                                   f"{self.log_path.read_text()[-2000:]}")
             try:
                 urllib.request.urlopen(self.url + "/", timeout=2).close()
                 return self
@@ -124,7 +144,7 @@ class Daphne:
                 return self
             except OSError:
                 time.sleep(0.2)
-        raise RuntimeError("daphne did not answer within 60 s")
+        raise RuntimeError(f"{self.server} did not answer within 60 s")
 
     def __exit__(self, *exc):
         if self.process.poll() is None:
@@ -224,7 +244,7 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def run_once(*, backend: str, n: int, rounds: int, per_process: int, concurrency: int, server_env: dict,
-             timeout: float, log_dir: Path) -> dict:
+             timeout: float, log_dir: Path, server: str, web_processes: int) -> dict:
     deadline = time.monotonic() + timeout
     tag = uuid.uuid4().hex[:10]
     prefix = f"swagbench{tag}"
@@ -232,15 +252,16 @@ def run_once(*, backend: str, n: int, rounds: int, per_process: int, concurrency
     product = product_create(tag)
     env = {**server_env, "CHANNEL_LAYER_BACKEND": backend, "CHANNEL_PREFIX": prefix}
     result = {"backend": backend, "n": n, "rounds": rounds}
-    with Daphne(env, log_dir / f"daphne-{backend}-{n}.log") as server:
-        url = f"ws://127.0.0.1:{server.port}/ws/stock/{product.store_id}/{product.stripe_product_id}/"
+    with WebServer(env, log_dir / f"{server}-{backend}-{n}.log", server=server, processes=web_processes) as web:
+        url = f"ws://127.0.0.1:{web.port}/ws/stock/{product.store_id}/{product.stripe_product_id}/"
         ctx = mp.get_context("spawn")
         stop, ready_q, result_q = ctx.Event(), ctx.Queue(), ctx.Queue()
         sizes = [per_process] * (n // per_process) + ([n % per_process] if n % per_process else [])
         counters = [ctx.Value("q", 0, lock=False) for _ in sizes]
+        firsts = [sum(sizes[:k]) for k in range(len(sizes))]
         procs = [ctx.Process(target=client_process, daemon=True,
-                             args=(url, server.url, size, concurrency, counter, ready_q, stop, result_q))
-                 for size, counter in zip(sizes, counters)]
+                             args=(url, web.url, first_client, size, concurrency, counter, ready_q, stop, result_q))
+                 for first_client, size, counter in zip(firsts, sizes, counters)]
         connect_started = time.monotonic()
         for p in procs:
             p.start()
@@ -339,6 +360,7 @@ def table(results: list[dict]) -> str:
 
 
 def main() -> int:
+    global BENCH_DB
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clients", default="100,1000,5000", help="comma-separated N (default 100,1000,5000)")
     parser.add_argument("--backends", default="core,pubsub", help="comma-separated: core, pubsub")
@@ -346,9 +368,14 @@ def main() -> int:
     parser.add_argument("--per-process", type=int, default=2500, help="clients per client process (default 2500)")
     parser.add_argument("--concurrency", type=int, default=64, help="handshakes in flight per process (default 64)")
     parser.add_argument("--run-timeout", type=float, default=300, help="seconds per run, all included (default 300)")
-    parser.add_argument("--keep-db", action="store_true", help=f"reuse and keep the {BENCH_DB} database")
+    parser.add_argument("--server", choices=("gunicorn", "daphne"), default="gunicorn",
+                        help="the Procfile's web (gunicorn + uvicorn workers, default) or one Daphne")
+    parser.add_argument("--web-processes", type=int, default=2, help="gunicorn workers (default 2, the Procfile's)")
+    parser.add_argument("--database", default=BENCH_DB, help=f"the throwaway database (default {BENCH_DB})")
+    parser.add_argument("--keep-db", action="store_true", help="reuse and keep that database")
     parser.add_argument("--json", type=Path, help="also write the results as JSON here")
     args = parser.parse_args()
+    BENCH_DB = args.database
     sizes = [int(x) for x in args.clients.split(",")]
     backends = [b.strip() for b in args.backends.split(",")]
     if set(backends) - set(BACKENDS):
@@ -361,7 +388,9 @@ def main() -> int:
     env = {"DJANGO_SETTINGS_MODULE": "swagstore.settings.base", "DATABASE_URL": bench_url, "REDIS_URL": redis_url,
            "CELERY_TASK_ALWAYS_EAGER": "true", "CELERY_QUEUE": "swagbench", "STRIPE_SECRET_KEY": "",
            "DEBUG": "false", "LOG_LEVEL": "WARNING", "ALLOWED_HOSTS": "127.0.0.1,localhost",
-           # One connection kept by Daphne's single database thread instead of one per connect.
+           # Each client is an address of its own (client_address), read from X-Forwarded-For.
+           "TRUSTED_PROXY_COUNT": "1",
+           # One connection kept by the server's database thread instead of one per connect.
            "CONN_MAX_AGE": "60"}
     server_env = {**os.environ, **env}
     log_dir = REPO / "artifacts" / "bench"
@@ -377,7 +406,7 @@ def main() -> int:
                 try:
                     r = run_once(backend=backend, n=n, rounds=args.rounds, per_process=args.per_process,
                                  concurrency=args.concurrency, server_env=server_env, timeout=args.run_timeout,
-                                 log_dir=log_dir)
+                                 log_dir=log_dir, server=args.server, web_processes=args.web_processes)
                 except Exception as exc:  # one failed run does not hide the others
                     r = {"backend": backend, "n": n, "limit": f"{type(exc).__name__}: {exc}"}
                 results.append(r)

@@ -58,10 +58,10 @@ from dataclasses import dataclass, field
 from multiprocessing.managers import BaseManager
 from pathlib import Path
 
-import aiohttp
-
-from stack import ROOT, free_port, psql  # bench/stack.py: this script's folder is on the path
+from stack import ROOT, free_port, needs, psql  # bench/stack.py: this script's folder is on the path
 from stack import prepare_database as prepare_stack_database
+
+aiohttp = needs("aiohttp")
 
 sys.path.insert(0, str(ROOT))
 from tests.fakes.stripe import StripeFake, events  # noqa: E402

@@ -1,11 +1,21 @@
 """What the benchmarks share to stand the store up: free ports, psql, a database of their own."""
 
+import importlib
 import socket
 import subprocess
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def needs(module: str):
+    """Import a bench-only library, or exit with one line saying how to install it."""
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        sys.exit(f"{Path(sys.argv[0]).name} needs {module}: install the bench requirements with "
+                 "`bin/venv --bench` (requirements-bench.txt) and run it with .venv/bin/python")
 
 
 def free_port() -> int:
@@ -31,3 +41,16 @@ def prepare_database(env: dict, name: str, fresh: bool, *, then: tuple[list[str]
                               text=True, timeout=600)
         if done.returncode:
             sys.exit(f"manage.py {command[0]} failed (try --fresh-db):\n{done.stdout}{done.stderr}")
+
+
+def django_on_own_database(name: str) -> None:
+    """Set Django up in this process on database `name` (created on first use), migrated. The
+    caller has put the rest of its settings in os.environ already."""
+    if psql(f"select 1 from pg_database where datname='{name}'") != "1":
+        psql(f'create database "{name}"')
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)

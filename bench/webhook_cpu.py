@@ -13,12 +13,11 @@ Uses its own database (default swagstore_bench_webhook), created and migrated on
 import argparse
 import os
 import secrets
-import subprocess
 import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from stack import ROOT, django_on_own_database  # bench/stack.py (this script's folder is on the path)
+
 sys.path.insert(0, str(ROOT))
 DB_NAME = os.environ.get("BENCH_DB", "swagstore_bench_webhook")
 SECRET = "whsec_bench_cpu"
@@ -28,16 +27,7 @@ def prepare(pool: bool) -> None:
     os.environ.update({"DJANGO_SETTINGS_MODULE": "swagstore.settings.base", "REDIS_URL": "", "LOG_LEVEL": "WARNING",
                        "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{DB_NAME}", "ALLOWED_HOSTS": "testserver",
                        "DATABASE_POOL": "true" if pool else "false"})
-    exists = subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-Atc",
-                             f"select 1 from pg_database where datname='{DB_NAME}'"], capture_output=True, text=True)
-    if exists.stdout.strip() != "1":
-        subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", DB_NAME], check=True)
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
+    django_on_own_database(DB_NAME)
 
 
 def deliveries(count: int) -> tuple[str, list[tuple[str, str]]]:

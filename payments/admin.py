@@ -13,7 +13,7 @@ from .catalogue.errors import CatalogueImportError
 from .catalogue.imports import catalogue_import
 
 from .models import (CatchUpRun, CaughtUpEvent, Checkout, CheckoutLine, IntakeEvent, LinkSync, OfflineStripeObject,
-                     Order, OrderLine, StripeCall, StripeJob)
+                     Order, OrderLine, PooledSession, StripeCall, StripeJob)
 
 
 class OrderLineInline(ReadOnlyAdminMixin, admin.TabularInline):
@@ -143,6 +143,16 @@ class LinkSyncAdmin(WorkAdmin):
     work_kind = "link_sync"
     list_display = ("product", "wanted", "synced", "attempts", "next_attempt_at", "failed_at", "last_error")
     list_filter = (SetAsideFilter,)
+    raw_id_fields = ("product",)
+
+
+@admin.register(PooledSession)
+class PooledSessionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Sessions ready for held-mode buyers; one that Stripe would not expire shows its error here."""
+
+    list_display = ("checkout_session_id", "product", "quantity", "session_expires_at", "retiring", "attempts",
+                    "last_error")
+    list_filter = ("retiring",)
     raw_id_fields = ("product",)
 
 

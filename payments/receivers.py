@@ -9,6 +9,7 @@ from inventory.signals import demo_catalogue_wanted, reconcile_requested, stock_
 from . import tasks
 from .audit import unfinished_purchase_work
 from .offline.catalogue import demo_catalogue_import
+from .scan.link_targets import link_scan_targets_forget
 from .work.bells import purchases_recorded, stripe_work_recorded
 from .work.records import link_sync_wanted
 
@@ -16,6 +17,12 @@ from .work.records import link_sync_wanted
 @receiver(stock_moved)
 def stock_moved_sync_payment_link(sender, product_id: int, **kwargs):
     link_sync_wanted(product_id=product_id)
+
+
+@receiver(stock_moved)
+def stock_moved_forget_scan_targets(sender, product_id: int, **kwargs):
+    # This process's remembered redirects; the others' last SCAN_LINK_CACHE_SECONDS at most.
+    link_scan_targets_forget()
 
 
 @receiver(purchases_recorded)

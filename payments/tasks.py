@@ -13,6 +13,7 @@ from django.conf import settings
 from common.ringing import bell_heard, ring
 from common.work import work_sweep
 
+from .checkout.session_pool import session_pools_fill
 from .work.bells import ring_settlement_later
 from .fulfilment.checkouts import checkouts_follow_lapsing, holds_release_expired
 from .fulfilment.held import held_sessions_lapsed_record
@@ -60,3 +61,9 @@ def checkouts_sweep() -> str:
     lapsing = checkouts_follow_lapsing()
     return (f"released {len(expired)} hold(s), expiring {sessions} session(s), "
             f"following {lapsing} lapsing checkout(s)")
+
+
+@shared_task(ignore_result=True)
+def held_session_pools_fill() -> str:
+    """Periodic (beat): keep Checkout Sessions ready for held-mode products, at the shared rate limit."""
+    return session_pools_fill()

@@ -6,24 +6,27 @@ short (HELD_CHECKOUT_HOLD_MINUTES) but Stripe keeps a session payable for at lea
 the units stay reserved until Stripe's own deadline (plus a margin): a hold is released only when
 Stripe says its session can no longer complete (payments/fulfilment/held.py decides; the sweeper
 expires lapsed sessions through settlement).
+
+The session is usually ready before the buyer asks (session_pool.py): the hold is taken and the
+pooled session handed out, with no Stripe call in the buyer's wait. Without one ready, it is
+created here, after the hold.
 """
 
 import logging
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.signing import Signer
-from django.urls import reverse
 from django.utils import timezone
-from django.utils.crypto import constant_time_compare
-from django.utils.http import urlencode
 
 from common.buyers import Buyer
+from inventory.exceptions import InsufficientStock, Shortfall
 from inventory.models import Product
 
 from ..gateway import GatewayError, GatewayRejected, get_gateway
 from ..models import Checkout
 from .services import CheckoutRefused, CheckoutRequestLine, checkout_release, checkout_reserve
+from .session_params import held_session_params
+from .session_pool import session_pool_claimer
 
 log = logging.getLogger(__name__)
 
@@ -37,25 +40,39 @@ class SessionWithoutPaymentPage(GatewayRejected):
 
 
 def held_checkout_start(*, product: Product, quantity: int, buyer: Buyer, challenge_solved: bool = False) -> Checkout:
-    """Hold `quantity` units of `product` for this buyer, then create their Checkout Session.
+    """Hold `quantity` units of `product` (read with its availability) for this buyer, then send
+    them to a Checkout Session: a pooled one, else one created now.
 
     Raises NotOnSale or CheckoutRefused (bad quantity), TooManyOpenCheckouts or ChallengeRequired,
-    InsufficientStock (nothing held, no session), or GatewayError (the hold is released again; no
-    session exists, or SessionWithoutPaymentPage: one without a page, expired at once).
+    InsufficientStock (nothing held, no session, no Stripe call), or GatewayError (the hold is
+    released again; no session exists, or SessionWithoutPaymentPage: one without a page, expired at once).
     """
     if not product.on_sale or product.unit_amount <= 0:
         raise NotOnSale(f"{product.display_name} is not on sale right now.")
     if not 1 <= quantity <= product.max_per_checkout:
         raise CheckoutRefused(f"Choose between 1 and {product.max_per_checkout} of {product.display_name}.")
+    if product.available < quantity:
+        # What the scan read a moment ago is answer enough for a buyer who cannot get the units: the
+        # rush's many are turned away without a lock, a write or a Stripe call.
+        raise InsufficientStock([Shortfall(product_id=product.pk, product_name=product.display_name,
+                                           requested=quantity, available=product.available)])
     now = timezone.now()
     session_until = now + timedelta(minutes=settings.HELD_CHECKOUT_SESSION_MINUTES)
     checkout = checkout_reserve(
         lines=[CheckoutRequestLine(product.pk, quantity)], buyer=buyer, challenge_solved=challenge_solved,
         expires_at=now + timedelta(minutes=settings.HELD_CHECKOUT_HOLD_MINUTES),
-        units_held_until=session_until + timedelta(minutes=settings.HELD_CHECKOUT_GRACE_MINUTES))
+        units_held_until=session_until + timedelta(minutes=settings.HELD_CHECKOUT_GRACE_MINUTES), products=[product],
+        ready_session=session_pool_claimer(product=product, quantity=quantity))
+    if checkout.checkout_session_id:  # a pooled session: Stripe was asked long before this buyer came
+        return checkout
+    return _open_session(checkout, product, quantity, session_until)
+
+
+def _open_session(checkout: Checkout, product: Product, quantity: int, session_until) -> Checkout:
     try:
         session = get_gateway().checkout_session_create(
-            params=_session_params(checkout, product, quantity, session_until),
+            params=held_session_params(checkout_id=checkout.pk, product=product, quantity=quantity,
+                                       session_until=session_until),
             idempotency_key=f"session:checkout:{checkout.pk}")
         _payment_page_or_refuse(checkout, session)
     except GatewayError as exc:
@@ -64,7 +81,8 @@ def held_checkout_start(*, product: Product, quantity: int, buyer: Buyer, challe
         raise
     Checkout.objects.filter(pk=checkout.pk).update(checkout_session_id=session["id"], session_url=session["url"],
                                                    session_expires_at=session_until)
-    checkout.refresh_from_db()
+    checkout.checkout_session_id, checkout.session_url = session["id"], session["url"]
+    checkout.session_expires_at = session_until
     return checkout
 
 
@@ -81,41 +99,3 @@ def _payment_page_or_refuse(checkout: Checkout, session: dict) -> None:
         log.warning("checkout %s: session %s without url not expired: %s", checkout.pk, session["id"], exc)
     raise SessionWithoutPaymentPage("Stripe opened the payment without a page to pay on",
                                     code="checkout_session_without_url")
-
-
-def _session_params(checkout: Checkout, product: Product, quantity: int, session_until) -> dict:
-    # Stripe's price when the product has one; else our price, on the Stripe product.
-    line = ({"price": product.stripe_price_id, "quantity": quantity} if product.stripe_price_id else
-            {"price_data": {"currency": product.currency, "unit_amount": product.unit_amount,
-                            "product": product.stripe_product_id}, "quantity": quantity})
-    what = {"store_id": product.store_id, "product": product.stripe_product_id, "price": product.stripe_price_id,
-            "quantity": str(quantity)}
-    return {
-        "mode": "payment",
-        "line_items": [line],
-        "expires_at": int(session_until.timestamp()),
-        "client_reference_id": str(checkout.pk),
-        "metadata": {"checkout": str(checkout.pk), **what},
-        # "hold", not "checkout": the session's events decide a held checkout, and its intent's
-        # events need no FOLLOW job (and Stripe read) of their own.
-        "payment_intent_data": {"capture_method": product.store.capture_method,
-                                "metadata": {"hold": str(checkout.pk), **what}},
-        "success_url": settings.SITE_URL + reverse("payments:checkout_page", kwargs={"checkout_id": checkout.pk})
-                       + "?from=stripe",
-        "cancel_url": settings.SITE_URL + held_checkout_leave_url(checkout.pk),
-    }
-
-
-def held_checkout_leave_url(checkout_id) -> str:
-    """The path that lets a held checkout's buyer leave it: signed, so a stranger who learns the
-    checkout's id (staff see every id) cannot cancel someone else's hold."""
-    url = reverse("payments:held_checkout_leave", kwargs={"checkout_id": checkout_id})
-    return f"{url}?{urlencode({'token': _leave_signer().signature(str(checkout_id))})}"
-
-
-def held_checkout_leave_token_valid(*, checkout_id, token: str) -> bool:
-    return constant_time_compare(token, _leave_signer().signature(str(checkout_id)))
-
-
-def _leave_signer() -> Signer:
-    return Signer(salt="swagstore.held-checkout-leave")

@@ -5,6 +5,8 @@ reserved (no PaymentIntent is created otherwise), and an authorisation that arri
 hold ran out and the stock went is cancelled, never captured.
 """
 
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
@@ -17,6 +19,8 @@ from common import metrics
 from common.buyers import Buyer
 from inventory import selectors as inventory_selectors
 from inventory.exceptions import InsufficientStock
+from inventory.locks import products_lock
+from inventory.models import Product
 from inventory.services import (StockLine, reservation_release, stock_decrease_lines, stock_increase,
                                 stock_reserve_lines)
 
@@ -78,19 +82,39 @@ def _line_name(product) -> str:
     return f"{product.stripe_product_id}:{product.stripe_price_id}" if product.variant_label else product.stripe_product_id
 
 
+@dataclass(frozen=True)
+class ReadySession:
+    """A Checkout Session made before its checkout (session_pool.py): it already names the checkout's
+    id, and the units stay held until `units_held_until` (past the session's own deadline)."""
+
+    checkout_id: uuid.UUID
+    id: str
+    url: str
+    expires_at: datetime
+    units_held_until: datetime
+
+
 def checkout_reserve(*, lines: list[CheckoutRequestLine], buyer: Buyer, expires_at: datetime, email: str = "",
-                     units_held_until: datetime | None = None, challenge_solved: bool = False) -> Checkout:
+                     units_held_until: datetime | None = None, challenge_solved: bool = False,
+                     products: list[Product] | None = None,
+                     ready_session: Callable[[], ReadySession | None] | None = None) -> Checkout:
     """Create a checkout holding every line (all or none) for this buyer, within its caps and rates.
 
     `expires_at` is when the buyer's hold lapses; the units stay held until `units_held_until`
     (default: the same), which a held checkout sets past its Stripe session's own deadline.
+    `products`: the lines' products as the caller just read them (with availability), not read
+    again. `ready_session` is asked once the buyer is within its caps and the products are
+    locked (so buyers of one product ask one at a time, and only one who can be served takes one);
+    the session it gives is the checkout's, with its id and hold deadline.
     Raises CheckoutRefused, TooManyOpenCheckouts (ChallengeRequired) or InsufficientStock; nothing
     is held then.
+    Locks: the buyer and its address (advisory), then the products (pk order).
     """
     if not lines:
         raise CheckoutRefused("A checkout needs at least one line.")
-    products = {p.pk: p for p in inventory_selectors.products_by_ids(product_ids=[x.product_id for x in lines])}
-    if missing := {x.product_id for x in lines} - set(products):
+    wanted_ids = [x.product_id for x in lines]
+    products = {p.pk: p for p in (products or inventory_selectors.products_by_ids(product_ids=wanted_ids))}
+    if missing := set(wanted_ids) - set(products):
         raise CheckoutRefused(f"Unknown product id(s): {sorted(missing)}.")
     if unpriced := sorted(p.display_name for p in products.values() if p.unit_amount <= 0):
         raise CheckoutRefused(f"Not for sale here, no price set: {', '.join(unpriced)}.")
@@ -101,16 +125,27 @@ def checkout_reserve(*, lines: list[CheckoutRequestLine], buyer: Buyer, expires_
         buyer_holds_check(buyer=buyer, store=first.store, wanted=_merged(lines),
                           names={pid: p.display_name for pid, p in products.items()},
                           challenge_solved=challenge_solved)
+        ready = None
+        if ready_session is not None:
+            products_lock(wanted_ids)
+            ready = ready_session()
         checkout = Checkout.objects.create(
             email=email, client_ref=buyer.address[:64], buyer_ref=buyer.ref[:64], store_id=first.store_id,
             currency=first.currency, expires_at=expires_at,
-            amount=sum(products[x.product_id].unit_amount * x.quantity for x in lines))
+            amount=sum(products[x.product_id].unit_amount * x.quantity for x in lines), **_session_fields(ready))
         stock_reserve_lines(lines=[StockLine(x.product_id, x.quantity) for x in lines], hold_ref=str(checkout.pk),
-                            expires_at=units_held_until or expires_at)
+                            expires_at=ready.units_held_until if ready else units_held_until or expires_at)
         CheckoutLine.objects.bulk_create(
             CheckoutLine(checkout=checkout, product_id=pid, quantity=qty, unit_amount=products[pid].unit_amount)
             for pid, qty in _merged(lines).items())
     return checkout
+
+
+def _session_fields(ready: ReadySession | None) -> dict:
+    if ready is None:
+        return {}
+    return {"id": ready.checkout_id, "checkout_session_id": ready.id, "session_url": ready.url,
+            "session_expires_at": ready.expires_at}
 
 
 def _merged(lines: list[CheckoutRequestLine]) -> dict[int, int]:

@@ -24,7 +24,7 @@ from ..handover.sales import CHECKOUT_COLLECTABLE, ORDER_COLLECTABLE, sale_of
 from ..models import Checkout, Order
 from ..offline.forms import OfflineCardForm
 from .api_schemas import MAX_QUANTITY, gateway_error_text, short_of_stock_text, waitlist_joined_text
-from .held import held_checkout_leave_url
+from .session_params import held_checkout_leave_url
 from .limits import TooManyOpenCheckouts
 from .routing import checkout_feed_path
 from .services import CheckoutRefused, CheckoutRequestLine, checkout_start

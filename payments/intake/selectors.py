@@ -26,7 +26,3 @@ def intake_health() -> IntakeHealth:
     return IntakeHealth(last_webhook_at=last_webhook_at, last_catch_up=last_catch_up, webhooks_stopped=stopped,
                         stopped_since=last_fed.newest_fed_created if stopped else None)
 
-
-def stripe_event_known(*, event_id: str) -> bool:
-    """Whether this event is stored already (a redelivery, or fed by catch-up first)."""
-    return Event.objects.filter(id=event_id).exists()

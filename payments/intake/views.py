@@ -19,7 +19,6 @@ from common import metrics
 from ..endpoints import webhook_endpoint_secret
 from .deliveries import DeliveryRefused, SignatureMismatch, delivery_event
 from .events import stripe_event_store
-from .selectors import stripe_event_known
 
 log = logging.getLogger(__name__)
 
@@ -35,9 +34,8 @@ def stripe_webhook(request, uuid):
         data = _signed_event(request.body, signature, uuid)
     except DeliveryRefused as refused:
         return _refuse(str(refused))
-    redelivered = stripe_event_known(event_id=data["id"])
     event = stripe_event_store(data=data)
-    _log_stored(event, redelivered=redelivered, started=started)
+    _log_stored(event, started=started)
     return HttpResponse(event.id, content_type="text/plain; charset=utf-8")
 
 
@@ -55,13 +53,12 @@ def _signed_event(body: bytes, signature: str, uuid) -> dict:
         return delivery_event(body=body, signature=signature, secret=rotated.secret, tolerance=rotated.tolerance)
 
 
-def _log_stored(event, *, redelivered: bool, started: float) -> None:
-    """One line and one count per stored webhook: which event, new or redelivered, how long it took."""
-    outcome = "redelivered" if redelivered else "new"
+def _log_stored(event, *, started: float) -> None:
+    """One line and one count per accepted webhook (a redelivery stores nothing new): which event, how long."""
     ms = round((time.monotonic() - started) * 1000, 1)
-    log.info("webhook %s %s stored (%s) in %.1f ms", event.type, event.id, outcome, ms,
-             extra={"event_id": event.id, "event_type": event.type, "outcome": outcome, "duration_ms": ms})
-    metrics.WEBHOOKS_RECEIVED.labels(type=event.type, outcome=outcome).inc()
+    log.info("webhook %s %s accepted in %.1f ms", event.type, event.id, ms,
+             extra={"event_id": event.id, "event_type": event.type, "outcome": "accepted", "duration_ms": ms})
+    metrics.WEBHOOKS_RECEIVED.labels(type=event.type, outcome="accepted").inc()
 
 
 def _refuse(reason: str) -> HttpResponseBadRequest:

@@ -3,9 +3,9 @@
 from .catch_up import CatchUpRun, CaughtUpEvent
 from .checkouts import ChallengeSpent, Checkout, CheckoutLine
 from .orders import Order, OrderLine
+from .session_pool import PooledSession
 from .stripe_records import OfflineStripeObject, StripeCall
 from .work import IntakeEvent, LinkSync, StripeJob, StripeRateBudget
 
 __all__ = ["CatchUpRun", "CaughtUpEvent", "ChallengeSpent", "Checkout", "CheckoutLine", "IntakeEvent", "LinkSync",
-           "OfflineStripeObject", "Order", "OrderLine",
-           "StripeCall", "StripeJob", "StripeRateBudget"]
+           "OfflineStripeObject", "Order", "OrderLine", "PooledSession", "StripeCall", "StripeJob", "StripeRateBudget"]

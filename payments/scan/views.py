@@ -18,7 +18,8 @@ from inventory.routing import stock_feed_path
 from common.buyers import request_buyer
 
 from ..checkout.api_schemas import gateway_error_text, short_of_stock_text
-from ..checkout.held import NotOnSale, held_checkout_leave_token_valid, held_checkout_start
+from ..checkout.held import NotOnSale, held_checkout_start
+from ..checkout.session_params import held_checkout_leave_token_valid
 from ..checkout.challenge import challenge_new, challenge_spend
 from ..checkout.limits import ChallengeRequired, TooManyOpenCheckouts
 from ..checkout.services import CheckoutRefused
@@ -26,6 +27,7 @@ from ..checkout.views import WaitlistForm, checkout_or_404
 from ..fulfilment.held import held_checkout_leave_record
 from ..settlement.runner import stripe_job_run_now
 from ..gateway import GatewayError
+from .link_targets import link_scan_remember, link_scan_target
 
 
 class ScanForm(forms.Form):
@@ -39,6 +41,8 @@ class ScanForm(forms.Form):
 
 @require_http_methods(["GET", "POST"])
 def scan(request, code: str):
+    if request.method == "GET" and (link_url := link_scan_target(code=code)):
+        return HttpResponseRedirect(link_url)  # a rush on a Payment Link: no query (link_targets.py)
     product = inventory_selectors.product_for_scan_code(code=code)
     if product is None:
         retired = inventory_selectors.scan_code_retired(code=code)
@@ -46,6 +50,7 @@ def scan(request, code: str):
     posted = request.method == "POST"
     if not product.sells_held:
         if product.payable:
+            link_scan_remember(code=code, url=product.payment_link_url)
             return HttpResponseRedirect(product.payment_link_url, status=303 if posted else 302)
         return _scan_page(request, product, status=409 if posted else 200)
     if not posted:

@@ -259,6 +259,19 @@ if not 30 < HELD_CHECKOUT_SESSION_MINUTES <= 24 * 60:
 
     raise ImproperlyConfigured("HELD_CHECKOUT_SESSION_MINUTES must be above 30 (Stripe's minimum, with a margin "
                                "for clock skew) and at most 1440 (Stripe's maximum).")
+# Checkout Sessions made ahead for held-mode products (payments/checkout/session_pool.py): at most
+# this many per product (never more than its units available), each open this long at Stripe, the
+# pools filled by beat this often. 0 turns the pool off (every session is created when asked).
+HELD_CHECKOUT_POOL_SIZE = env.int("HELD_CHECKOUT_POOL_SIZE", default=20)
+HELD_CHECKOUT_POOL_SESSION_MINUTES = env.int("HELD_CHECKOUT_POOL_SESSION_MINUTES", default=120)
+HELD_CHECKOUT_POOL_FILL_SECONDS = env.float("HELD_CHECKOUT_POOL_FILL_SECONDS", default=10.0)
+if not HELD_CHECKOUT_SESSION_MINUTES < HELD_CHECKOUT_POOL_SESSION_MINUTES <= 24 * 60:
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured("HELD_CHECKOUT_POOL_SESSION_MINUTES must be above HELD_CHECKOUT_SESSION_MINUTES (a "
+                               "pooled session must still give a buyer a full session) and at most 1440.")
+# A Payment Link scan's redirect is remembered this long per web process (payments/scan/link_targets.py).
+SCAN_LINK_CACHE_SECONDS = env.float("SCAN_LINK_CACHE_SECONDS", default=2.0)
 # The largest request body the web process reads (common/body_limit.py): 413 beyond, before reading it.
 # CSV files and pictures are at most 2 MB each; the rest is room for the form around them.
 REQUEST_BODY_MAX_BYTES = env.int("REQUEST_BODY_MAX_BYTES", default=3 * 1024 * 1024)
@@ -327,6 +340,8 @@ STRIPE_FEE_FIXED = env.int("STRIPE_FEE_FIXED", default=30)
 CELERY_BEAT_SCHEDULE = {
     "durable-work-sweep": {"task": "payments.tasks.durable_work_sweep", "schedule": DURABLE_SWEEP_SECONDS},
     "checkouts-sweep": {"task": "payments.tasks.checkouts_sweep", "schedule": 30.0},
+    "held-session-pools-fill": {"task": "payments.tasks.held_session_pools_fill",
+                                "schedule": HELD_CHECKOUT_POOL_FILL_SECONDS},
 }
 # --- Catch-up (payments/intake/catch_up.py): events whose webhook never came, listed from Stripe. ---
 STRIPE_CATCH_UP_SECONDS = env.float("STRIPE_CATCH_UP_SECONDS", default=120.0)

@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from backoffice.roles import booth_staff_user_ensure
+from common.buyers import Buyer
 from inventory.models import QrMode
 from payments.checkout.services import CheckoutRequestLine, checkout_start
 from payments.models import Order
@@ -45,7 +46,8 @@ def booths(server, webhook_url, make_store):
     pin = stocked_product(hall_b, 5, name="Enamel pin")
     buy(tee["L"], webhook_url, quantity=2)
     order = Order.objects.get(lines__product=tee["L"])
-    checkout = off_loop(checkout_start, lines=[CheckoutRequestLine(pin.pk, 1)], client_ref="browser-test")
+    checkout = off_loop(checkout_start, lines=[CheckoutRequestLine(pin.pk, 1)],
+                        buyer=Buyer(ref="browser-test", address="browser-test"))
     user = off_loop(lambda: booth_staff_user_ensure(username=f"vol-{uuid.uuid4().hex[:6]}", password=PASSWORD)[0])
     today = timezone.localdate().isoformat()
     public = {

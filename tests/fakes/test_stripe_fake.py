@@ -2,12 +2,14 @@
 the real stripe SDK (no Django needed)."""
 
 import json
+import time
 
 import pytest
 import stripe
 
 from tests.fakes.stripe import shape
 from tests.fakes.stripe.forms import decode_params
+from tests.fakes.stripe.pacing import pace
 
 ITEMS = [
     {"price": "price_mug", "product": "prod_mug", "quantity": 2, "unit_amount": 1200},
@@ -299,3 +301,52 @@ def test_fixture_shapes_are_served_unchanged_apart_from_overrides(fake, client):
     assert set(raw) == set(shape("payment_intent"))
     assert raw["amount"] == 4200 and raw["metadata"] == {"order": "9"}
     assert raw["client_secret"].startswith("pi_shape_secret_")
+
+
+# -- pace: latency and the rate limit (off by default) ----------------------------------------
+
+
+def test_latency_holds_back_matching_requests_only(fake, client):
+    fake.add_latency("POST", "/v1/payment_intents", seconds=0.4, jitter=0.1)
+    fake.add_payment_intent("pi_1", amount=100)
+
+    started = time.perf_counter()
+    client.v1.payment_intents.create({"amount": 500, "currency": "usd"})
+    # at least the latency less its jitter: the answer waited (a lower bound, so never flaky)
+    assert time.perf_counter() - started >= 0.3
+    assert [c["status"] for c in fake.calls("POST", "/v1/payment_intents")] == [200]
+    # a GET matches no rule: the rule looked at, then drawn as nothing
+    assert fake._latency("GET", "/v1/payment_intents/pi_1") == 0.0
+    assert all(0.3 <= fake._latency("POST", "/v1/payment_intents") <= 0.5 for _ in range(50))
+
+
+def test_reset_ends_latency_and_rate_limit(fake):
+    fake.add_latency("*", ".*", seconds=5)
+    fake.limit_rate(1)
+    fake.reset()
+    assert fake._latency("POST", "/v1/refunds") == 0.0 and fake._rate_limit is None
+
+
+def test_rate_limit_answers_429_like_stripe_and_executes_nothing(fake, client):
+    fake.limit_rate(4, burst=2)
+
+    client.v1.payment_intents.create({"amount": 500, "currency": "usd"}, {"idempotency_key": "k-1"})
+    client.v1.payment_intents.create({"amount": 500, "currency": "usd"}, {"idempotency_key": "k-2"})
+    with pytest.raises(stripe.RateLimitError) as error:
+        client.v1.payment_intents.create({"amount": 500, "currency": "usd"}, {"idempotency_key": "k-3"})
+
+    assert error.value.http_status == 429
+    assert error.value.json_body["error"]["code"] == "rate_limit"
+    assert error.value.json_body["error"]["type"] == "invalid_request_error"
+    assert len(fake._objects["payment_intent"]) == 2  # the refused one was never made
+    time.sleep(0.3)  # a token back (4/s): the refused key now runs for real, once
+    intent = client.v1.payment_intents.create({"amount": 500, "currency": "usd"}, {"idempotency_key": "k-3"})
+    assert "Idempotent-Replayed" not in intent.last_response.headers
+    assert [c["status"] for c in fake.calls("POST", "/v1/payment_intents")] == [200, 200, 429, 200]
+
+
+def test_pace_sets_what_real_stripe_does(fake):
+    pace(fake, create_ms=300, jitter_ms=100, rate_limit=25)
+    assert 0.2 <= fake._latency("POST", "/v1/checkout/sessions") <= 0.4
+    assert fake._latency("GET", "/v1/checkout/sessions/cs_1") == 0.0
+    assert fake._rate_limit.per_second == 25

@@ -17,7 +17,7 @@ from django.utils import timezone
 from inventory.models import Product, QrMode, Reservation, StockMovement
 from inventory.services import product_link_pause, product_scan_code_renew
 from payments.gateway import get_gateway
-from payments.checkout.held import held_checkout_leave_url
+from payments.checkout.session_params import held_checkout_leave_url
 from payments.models import Checkout, StripeCall, StripeJob
 from payments.offline.simulator import checkout_session_pay_offline, signed_event
 from payments.tasks import checkouts_sweep

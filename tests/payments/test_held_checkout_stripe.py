@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from inventory.models import Product, QrMode
-from payments.checkout.held import held_checkout_leave_url
+from payments.checkout.session_params import held_checkout_leave_url
 from payments.models import Checkout, StripeJob
 from payments.settlement.runner import settlement_drain
 from payments.tasks import checkouts_sweep

@@ -12,7 +12,7 @@ from django.test import Client
 from django.urls import reverse
 
 from inventory.models import Product, QrMode
-from payments.checkout.held import held_checkout_leave_url
+from payments.checkout.session_params import held_checkout_leave_url
 from payments.fulfilment.held import held_checkout_leave_record
 from payments.models import Checkout
 from common.work import work_claim

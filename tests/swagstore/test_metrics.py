@@ -64,8 +64,8 @@ def test_a_burst_shows_in_the_backlog_then_in_sales_and_stripe_calls(stripe_fake
     after = scrape(client)
 
     # then: while waiting, the backlog is the burst, and it grows old and stuck
-    assert grew(before, during, "swagstore_webhooks_received_total", type=PURCHASE, outcome="new") == 8
-    assert grew(before, during, "swagstore_webhooks_received_total", type=PURCHASE, outcome="redelivered") == 1
+    # A redelivery is accepted too (and stores nothing new): telling it apart would cost the hot path a read.
+    assert grew(before, during, "swagstore_webhooks_received_total", type=PURCHASE, outcome="accepted") == 9
     assert grew(before, during, "swagstore_webhooks_received_total", type="unverified", outcome="refused") == 1
     assert value(during, "swagstore_database_up") == 1
     assert value(during, "swagstore_intake_backlog", kind="purchase") == 8

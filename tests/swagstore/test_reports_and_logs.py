@@ -77,7 +77,7 @@ def test_one_log_line_per_webhook_and_per_batch_with_ids_and_timings(stripe_fake
     (batch,) = [r for r in caplog.records if r.name == "payments.fulfilment.purchases"]
     line = json_line(delivery)
     assert (line["event_id"], line["event_type"], line["level"]) == (event["id"], event["type"], "INFO")
-    assert line["duration_ms"] > 0 and line["outcome"] == "new"
+    assert line["duration_ms"] > 0 and line["outcome"] == "accepted"
     line = json_line(batch)
     assert (line["events"], line["done"], line["first_event_id"], line["last_event_id"]) == (1, 1, event["id"], event["id"])
     assert line["duration_ms"] > 0

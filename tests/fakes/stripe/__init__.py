@@ -14,6 +14,7 @@ Layout, by resource:
     forms.py              the SDK's form encoding (a[b][c]=v, a[0][b]=v, expand[]=v)
     objects.py            what resources share: stored objects, metadata updates, list pages
     errors.py             Stripe-shaped errors
+    pacing.py             latency per request and the 429 rate limit (off by default; pace() sets both)
     payment_intents.py    create / retrieve / update / confirm (test cards) / capture / cancel
     refunds.py            create / retrieve / list
     payment_links.py      create / retrieve / list / update / line items, completed-session counts
@@ -22,7 +23,7 @@ Layout, by resource:
     stripe_events.py      events: list (types, created range, pages) / retrieve; add_event
     events.py             the one event builder, and signed delivery
     fixtures.py           the pytest fixtures (stripe_fake, alias stripe_standin)
-    __main__.py           python -m tests.fakes.stripe --port 12111
+    __main__.py           python -m tests.fakes.stripe --port 12111 [--create-latency MS --rate-limit N]
 
 For tests, on the fake (``stripe_fake`` fixture, or ``StripeFake()`` as a context manager):
 
@@ -36,6 +37,7 @@ For tests, on the fake (``stripe_fake`` fixture, or ``StripeFake()`` as a contex
     complete_session(session_id, capture_method=None) -> session   (the buyer pays)
     expire_session(session_id) -> session                          (expires_at passes)
     fail_next(method, path_regex, status=, times=, code=, message=)   stall_next(..., seconds=)   clear_faults()
+    add_latency(method, path_regex, seconds=, jitter=)   limit_rate(per_second, burst=)   (both off by default)
     requests   calls(method, path_regex)   violations   expect_violation(param=None)
 
 localstripe (the PyPI fake) is no longer used. The suite ran it as a subprocess behind the earlier

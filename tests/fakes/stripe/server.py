@@ -1,6 +1,6 @@
 """The fake's HTTP side: a threaded server the real ``stripe`` SDK talks to, and what stands between a
-request and a resource handler: the API key, the spec check, injected faults, Idempotency-Key replay,
-the request log.
+request and a resource handler: the API key, the rate limit (off by default), the spec check, injected
+faults, Idempotency-Key replay, latency (off by default), the request log.
 
     with StripeFake() as fake:
         client = fake.sdk_client()       # or StripeClient(key, base_addresses={"api": fake.base_url})
@@ -24,6 +24,7 @@ from .catalogue import Catalogue
 from .checkout_sessions import CheckoutSessions
 from .errors import StripeError, unrecognized_url
 from .forms import decode_params, decode_tree
+from .pacing import Latency, RateLimit, rate_limited
 from .payment_intents import PaymentIntents
 from .payment_links import PaymentLinks
 from .refunds import Refunds
@@ -46,10 +47,7 @@ class _Fault:
 
     def error(self) -> StripeError:
         if self.status == 429:
-            # Stripe reports rate limits as invalid_request_error/rate_limit; the SDK keys off 429.
-            return StripeError(429, "invalid_request_error", self.message or "Request rate limit exceeded. Learn "
-                               "more about rate limits here https://stripe.com/docs/rate-limits.",
-                               code=self.code or "rate_limit", executed=False)
+            return rate_limited(self.message, self.code)
         if self.status == 402:
             return StripeError(402, "card_error", self.message or "Your card was declined.",
                                code=self.code or "card_declined", executed=False)
@@ -130,6 +128,8 @@ class StripeFake(*RESOURCES):
             self._payment_methods = {}
             self._idempotency: dict[str, object] = {}
             self._faults: list[_Fault] = []
+            self._latencies: list[Latency] = []
+            self._rate_limit: RateLimit | None = None
 
     # -- faults, the request log, spec violations ----------------------------------------------
 
@@ -153,6 +153,18 @@ class StripeFake(*RESOURCES):
         """
         with self._lock:
             self._faults.append(_Fault(method.upper(), re.compile(path_regex), times, seconds=seconds))
+
+    def add_latency(self, method: str, path_regex: str, *, seconds: float, jitter: float = 0.0) -> None:
+        """From now on, answer matching requests (``method`` "*" for any) after ``seconds`` ± ``jitter``,
+        as real Stripe takes its time; the first matching rule applies. ``reset()`` ends it."""
+        with self._lock:
+            self._latencies.append(Latency(method.upper(), re.compile(path_regex), seconds, jitter))
+
+    def limit_rate(self, per_second: float | None, *, burst: float | None = None) -> None:
+        """Answer 429 (Stripe's rate_limit error, not executed) to requests past ``per_second`` (a
+        token bucket holding ``burst``, default one second's worth); None lifts the limit."""
+        with self._lock:
+            self._rate_limit = RateLimit(per_second, burst) if per_second else None
 
     def clear_faults(self) -> None:
         """End every fault now (one with ``times=None`` lasts until then)."""
@@ -212,6 +224,8 @@ class StripeFake(*RESOURCES):
         fault = None
         try:
             self._authenticate(headers)
+            if self._rate_limit is not None and not self._rate_limit.admit():
+                raise rate_limited()
             handler, args, params = self._route(method, path, pairs, entry)
             fault = self._take_fault(method, path)
             if fault and fault.status:
@@ -223,7 +237,12 @@ class StripeFake(*RESOURCES):
             response = _json_response(500, {"error": {"type": "api_error", "message": f"the fake crashed: {exc!r}"}})
         response.headers.setdefault("Request-Id", f"req_{token()}")
         entry["status"] = response.status
-        return response, (fault.seconds if fault else 0.0)
+        return response, (fault.seconds if fault else 0.0) + self._latency(method, path)
+
+    def _latency(self, method: str, path: str) -> float:
+        with self._lock:
+            rule = next((r for r in self._latencies if r.matches(method, path)), None)
+        return rule.draw() if rule else 0.0
 
     @staticmethod
     def _authenticate(headers) -> None:

@@ -10,6 +10,7 @@ class Migration(migrations.Migration):
         ('payments', '0007_i19_buyers_challenge'),
         ('payments', '0007_i20_receipts_left_checkout'),
         ('payments', '0007_i21_catch_up'),
+        ('payments', '0007_i23_session_pool'),
     ]
 
     operations = [
