@@ -512,6 +512,7 @@ class LowStockAlertDelivery(WorkRow):
     sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name_plural = "low stock alert deliveries"
         ordering = ["alert_id", "channel"]
         constraints = [models.UniqueConstraint(fields=["alert", "channel"], name="alert_delivery_once_per_channel")]
         indexes = [models.Index(fields=["next_attempt_at"], condition=Q(sent_at__isnull=True),

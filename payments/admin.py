@@ -104,8 +104,7 @@ class IntakeEventAdmin(WorkAdmin):
     here, with its reason; failed events can be retried once the cause is fixed)."""
 
     work_kind = "intake"
-    list_display = ("event_type", "object_id", "state", "attempts", "event_created", "received_at", "done_at",
-                    "last_error")
+    list_display = ("event_type", "object_id", "state", "last_error", "attempts", "received_at")
     list_filter = (SetAsideFilter, "state", "kind", "event_type")
     search_fields = ("event_id", "object_id")
 
@@ -132,7 +131,7 @@ class StripeJobAdmin(WorkAdmin):
     """Captures, cancels, refunds and reads waiting for (or refused by) Stripe."""
 
     work_kind = "stripe_job"
-    list_display = ("key", "action", "state", "attempts", "next_attempt_at", "last_error", "created_at")
+    list_display = ("key", "action", "state", "last_error", "attempts", "next_attempt_at", "created_at")
     list_filter = (SetAsideFilter, "state", "action")
     search_fields = ("key", "payment_intent_id")
     raw_id_fields = ("order", "checkout", "intake")

@@ -27,7 +27,7 @@ class IntakeEvent(LeasedWork):
         READY = "ready", "Ready to apply"
         AWAITING_LINES = "awaiting_lines", "Waiting for line items from Stripe"
         DONE = "done", "Applied"
-        FAILED = "failed", "Set aside with its reason: staff to check"
+        FAILED = "failed", "Failed: staff to check"
 
     event_id = models.CharField(max_length=255, unique=True)
     event_type = models.CharField(max_length=64)
