@@ -84,8 +84,8 @@ def _rates_check(buyer: Buyer, store: Store, challenge_solved: bool) -> None:
         raise TooManyOpenCheckouts("Too many checkouts are being started from your network right now: please try "
                                    "again in a minute.")
     if started["address"] >= rate and not challenge_solved:
-        raise ChallengeRequired("Many checkouts are being started from your network: press the button again and "
-                                "your phone first solves a small puzzle, to show it is not a script.")
+        raise ChallengeRequired("Many checkouts are being started from your network right now: please try again "
+                                "in a minute.")
 
 
 def _units_held(open_checkouts) -> Counter:

@@ -75,8 +75,10 @@ def _hold_and_go(request, product, quantity: int, form):
         error = short_of_stock_text(name=product.display_name, store_name=product.store.name, available=available)
         return _scan_page(request, product, form=form, status=409, sold_out=available <= 0,
                           error=f"{error} Nothing was held and nothing was charged.")
-    except ChallengeRequired as busy:
-        return _scan_page(request, product, form=form, status=429, error=str(busy), challenge=challenge_new())
+    except ChallengeRequired:
+        return _scan_page(request, product, form=form, status=429, challenge=challenge_new(),
+                          error="Many checkouts are being started from your network: press the button again and "
+                                "your phone first solves a small puzzle, to show it is not a script.")
     except TooManyOpenCheckouts as busy:
         return _scan_page(request, product, form=form, status=429, error=str(busy))
     except NotOnSale as off:

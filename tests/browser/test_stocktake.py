@@ -28,17 +28,18 @@ def _hold(product, units: int) -> None:
                         expires_at=timezone.now() + timedelta(minutes=10))
 
 
-def _volunteer() -> None:
+def _volunteer(store) -> None:
     from backoffice.roles import booth_staff_user_ensure
 
-    booth_staff_user_ensure(username="volunteer", password="pw-volunteer-1", email="volunteer@example.com")
+    user, _ = booth_staff_user_ensure(username="volunteer", password="pw-volunteer-1", email="volunteer@example.com")
+    user.booths.add(store)  # on this booth's staff
 
 
 @contextmanager
-def volunteer_page(browser, server):
-    """A booth volunteer logged in through the admin, under the real policy; yields the page and a
-    check that returns the policy violations seen so far."""
-    off_loop(_volunteer)
+def volunteer_page(browser, server, store):
+    """A volunteer of `store` logged in through the admin, under the real policy; yields the page and
+    a check that returns the policy violations seen so far."""
+    off_loop(_volunteer, store)
     context = browser.new_context(bypass_csp=False, viewport={"width": 1280, "height": 900})
     context.add_init_script(RECORD_VIOLATIONS)
     console: list[str] = []
@@ -56,7 +57,7 @@ def test_booth_staff_count_a_booth(server, browser, store):
     tee = stocked_product(store, 10, name="Logo tee", low_stock_threshold=2)
     mug = stocked_product(store, 4, name="Camp mug", low_stock_threshold=1)
     off_loop(_hold, mug, 3)
-    with volunteer_page(browser, server) as (page, policy_violations):
+    with volunteer_page(browser, server, store) as (page, policy_violations):
         # when: from the admin index to the booth's count page
         page.click("text=Count a booth")
         page.click(f"text={store.name}")
@@ -100,7 +101,7 @@ def test_the_end_of_day_report_prints_without_the_admin_around_it(server, browse
     buy(tee, webhook_url, quantity=3)
     buy(mug, webhook_url)
     buy(tee, webhook_url)
-    with volunteer_page(browser, server) as (page, policy_violations):
+    with volunteer_page(browser, server, store) as (page, policy_violations):
         page.click("text=End-of-day report")
         page.select_option("#report-store", store.pk)
         page.click("input[type=submit][value='Show the report']")

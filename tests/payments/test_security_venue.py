@@ -136,3 +136,13 @@ def test_past_the_rate_a_solved_challenge_lets_a_buyer_through_once(held_booth, 
     refused = post(solve(asked))  # an old page's challenge, solved anew: spent or not, the ceiling holds
     assert refused.status_code == 429 and b"<altcha-widget" not in refused.content  # past the ceiling: no way through
     assert Checkout.objects.count() == 3
+
+
+def test_the_api_past_an_addresss_rate_says_to_try_later(held_booth, make_product, settings):
+    settings.CHECKOUT_STARTS_PER_ADDRESS = 1
+    product = make_product(store=held_booth, inventory=10)
+    body = {"store": held_booth.pk, "lines": [{"product": product.stripe_product_id, "quantity": 1}]}
+    answers = [Client().post("/api/checkouts", data=json.dumps(body), content_type="application/json",
+                             REMOTE_ADDR=VENUE) for _ in range(2)]
+    assert [a.status_code for a in answers] == [201, 429]
+    assert "try again in a minute" in answers[1].json()["detail"]
