@@ -17,6 +17,7 @@ from django.test import Client
 from djstripe.models import Event
 
 from common.buyers import Buyer
+from common.times import local_time
 from inventory.models import Product, Reservation, StockMovement, WaitlistEntry
 from inventory.services import stock_decrease
 from payments.checkout.services import CheckoutRequestLine, checkout_release, checkout_start
@@ -59,7 +60,8 @@ def test_page_shows_lines_total_hold_expiry_status_and_the_offline_card_form(cli
     assert "Tote bag" in html and ">2<" in html and "$25.00" in html
     assert 'data-total>$50.00<' in html
     assert f'<time datetime="{checkout.expires_at.isoformat()}"' in html
-    assert checkout.expires_at.strftime("%H:%M") + " UTC" in html
+    # in the booth's time zone, the way the locale writes a time (10:16 AM)
+    assert local_time(checkout.expires_at, checkout.store.time_zone) in html
     assert "Units held, awaiting payment" in html and 'aria-live="polite"' in html
     assert f'data-checkout-feed="/ws/checkout/{checkout.pk}/"' in html
     assert "Offline test card" in html
