@@ -158,3 +158,16 @@ def test_every_request_names_the_pinned_api_version(stripe_fake, settings):
     settings.STRIPE_API_VERSION = "2024-06-20"
     get_gateway().event_list(types=("checkout.session.completed",), created_gte=0, created_lte=1)
     assert [c["stripe_version"] for c in stripe_fake.calls("GET", "/v1/events")] == ["2024-06-20"]
+
+
+@pytest.mark.django_db
+def test_a_listed_event_not_shaped_like_an_event_is_skipped_and_counted(stripe_fake):
+    good = stripe_fake.add_event(events.checkout_session_completed(session_id="cs_test_good", payment_intent=None))
+    stripe_fake.add_event(events.checkout_session_completed(session_id="cs_test_odd", payment_intent=None,
+                                                            event_id="evt_odd") | {"livemode": "no"})
+
+    run = stripe_catch_up(since=timezone.now() - timedelta(hours=1), until=timezone.now(),
+                          trigger=CatchUpRun.Trigger.COMMAND)
+
+    assert (run.found, run.fed, run.refused) == (2, 1, 1)
+    assert list(Event.objects.values_list("id", flat=True)) == [good["id"]]
