@@ -128,4 +128,4 @@ def test_a_stranger_cannot_leave_someone_elses_checkout(held_with_link, stripe_f
     assert held_checkout_leave_url(checkout.pk).replace("&", "&amp;") in page.content.decode()  # the buyer's own
     assert phone.get(held_checkout_leave_url(checkout.pk)).status_code == 302
     checkout.refresh_from_db()
-    assert checkout.status == Checkout.Status.EXPIRED
+    assert checkout.status == Checkout.Status.LEFT
