@@ -12,7 +12,7 @@ from prometheus_client import Counter, Gauge
 
 WEBHOOKS_RECEIVED = Counter(
     "swagstore_webhooks_received", "Stripe webhook deliveries, by event type and what became of them "
-    "(new: stored with its work; redelivered: stored before; stored_only: a type we do not act on; "
+    "(accepted: stored with its work, or a redelivery that stores nothing new; "
     "refused: not a validly signed event, type 'unverified').", ["type", "outcome"])
 SALES_APPLIED = Counter(
     "swagstore_sales_applied", "Purchases decided: Payment Link sessions by fulfilment, our checkouts when "

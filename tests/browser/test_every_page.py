@@ -49,6 +49,7 @@ def booths(server, webhook_url, make_store):
     checkout = off_loop(checkout_start, lines=[CheckoutRequestLine(pin.pk, 1)],
                         buyer=Buyer(ref="browser-test", address="browser-test"))
     user = off_loop(lambda: booth_staff_user_ensure(username=f"vol-{uuid.uuid4().hex[:6]}", password=PASSWORD)[0])
+    off_loop(lambda: user.booths.add(hall_a, hall_b))  # on both booths' staff
     today = timezone.localdate().isoformat()
     public = {
         "store-index": reverse("inventory:store_index"),

@@ -70,7 +70,7 @@ def test_two_web_and_three_workers_on_one_database_decide_every_purchase_once(st
     for port in ports:
         scraped = scrape(port)
         assert metric_value(scraped, "swagstore_webhooks_received_total", type="checkout.session.completed",
-                            outcome="new") == len(events)
+                            outcome="accepted") == len(events)
         assert metric_value(scraped, "swagstore_sales_applied_total", outcome="fulfilled") == sold
         assert metric_value(scraped, "swagstore_sales_applied_total", outcome="oversold") == len(events) - sold
         assert metric_value(scraped, "swagstore_intake_backlog", kind="purchase") == 0
