@@ -113,16 +113,13 @@ def work_try_failed(kind: WorkKind, row, *, error: str, delay: float) -> float |
     return delay
 
 
-def work_tries_failed(kind: WorkKind, *, pks: list, error: str) -> list:
-    """Whole-batch failure (a lost connection, a deadlock) for rows claimed under lock: count the try
-    on each, outside the rolled-back batch, and quarantine those out of tries. Returns the quarantined."""
-    with transaction.atomic():
-        kind.model.objects.filter(pk__in=pks, failed_at__isnull=True).update(
-            attempts=F("attempts") + 1, last_error=error[:500])
-        spent = list(kind.model.objects.filter(pk__in=pks, failed_at__isnull=True,
-                                               attempts__gte=kind.max_attempts()).values_list("pk", flat=True))
-        work_quarantine(kind, pks=spent, reason=f"gave up after {kind.max_attempts()} tries: {error}")
-    return spent
+def work_tries_record(kind: WorkKind, *, pks: list, error: str) -> None:
+    """A whole batch failed for a reason of the moment (a lost connection, a deadlock), not of its
+    rows: count the try and its error on each, outside the rolled-back batch, and keep them due.
+    They are not set aside (a database killing connections must not discard sales); staff see them
+    as stuck once they wait longer than WORK_STUCK_SECONDS, with this error."""
+    kind.model.objects.filter(pk__in=pks, failed_at__isnull=True).update(attempts=F("attempts") + 1,
+                                                                         last_error=error[:500])
 
 
 def work_quarantine(kind: WorkKind, *, pks: list, reason: str) -> int:

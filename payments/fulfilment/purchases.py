@@ -21,7 +21,7 @@ from djstripe.models import Event
 
 from common import metrics
 from common.ids import uuid_or_none
-from common.work import work_quarantine, work_tries_failed
+from common.work import work_quarantine, work_tries_record
 from inventory import selectors as inventory_selectors
 from inventory.exceptions import InsufficientStock
 from inventory.services import Sale, SaleBatchOutcome, StockLine, stock_sell_batch
@@ -51,8 +51,8 @@ def intake_apply_batch(*, limit: int) -> int:
     An event that cannot be applied is set aside (failed, with its reason) and the rest of its batch
     is applied in the same pass: the batch runs under one savepoint, and if it raises, each event
     runs again alone, in Stripe's order (the outcome never depends on how a batch is cut). A
-    failure of the whole batch that may pass (a lost connection, a deadlock) counts a try on each
-    event instead; INTAKE_MAX_ATTEMPTS such tries set them aside too.
+    failure of the whole batch that may pass (a lost connection, a deadlock) is not the events'
+    fault: it counts a try and records the error on each, and the batch is redone.
 
     Locks: the claimed intake rows (skipping rows other workers hold), then the products of the
     batch through inventory.services. Triggers (after commit): broadcasts, the settlement bell.
@@ -74,7 +74,7 @@ def intake_apply_batch(*, limit: int) -> int:
     return len(claimed)
 
 
-# Errors of the moment, not of an event: the batch is tried again, and each counts a try.
+# Errors of the moment, not of an event: the batch is redone, each event recording the try.
 PASSING_ERRORS = (OperationalError, InterfaceError)
 
 
@@ -117,7 +117,7 @@ def _count_try(claimed: list[int], exc: Exception) -> None:
     if not claimed:
         return
     try:
-        work_tries_failed(INTAKE, pks=claimed, error=f"{type(exc).__name__}: {exc}")
+        work_tries_record(INTAKE, pks=claimed, error=f"{type(exc).__name__}: {exc}")
     except PASSING_ERRORS as again:  # the database is away too: the next try counts
         log.warning("could not count the failed try of %s events: %s", len(claimed), again)
 

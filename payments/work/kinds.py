@@ -14,7 +14,8 @@ INTAKE = work_kind_register(WorkKind(
     name="intake", label="Stripe event", model=IntakeEvent, queue="sales",
     waiting=Q(state__in=[IntakeEvent.State.READY, IntakeEvent.State.AWAITING_LINES]),
     ready=Q(state=IntakeEvent.State.READY), born="received_at",
-    max_attempts=lambda: settings.INTAKE_MAX_ATTEMPTS,
+    # Each event fails alone at its first error of its own; whole-batch errors never set it aside.
+    max_attempts=lambda: 1,
     on_fail={"state": IntakeEvent.State.FAILED}, on_retry={"state": IntakeEvent.State.READY},
     describe=lambda i: f"{i.event_id} ({i.event_type}, {i.object_id or 'no object'})", money=True))
 

@@ -313,10 +313,9 @@ STRIPE_RETRY_BASE_SECONDS = env.float("STRIPE_RETRY_BASE_SECONDS", default=2.0)
 STRIPE_RETRY_MAX_SECONDS = env.float("STRIPE_RETRY_MAX_SECONDS", default=300.0)
 STRIPE_RETRY_FAST_ATTEMPTS = env.int("STRIPE_RETRY_FAST_ATTEMPTS", default=9)
 # Tries before a piece of work is set aside for staff (common/work.py): nothing retries for ever in
-# silence. A Stripe job's 20 tries span about an hour (backoff to STRIPE_RETRY_MAX_SECONDS); an
-# event that keeps failing its batch for a reason that may pass (a lost connection, a deadlock) 5.
+# silence. A Stripe job's 20 tries span about an hour (backoff to STRIPE_RETRY_MAX_SECONDS). (An
+# event is set aside at its first failure of its own; a batch lost to the database is redone.)
 STRIPE_MAX_ATTEMPTS = env.int("STRIPE_MAX_ATTEMPTS", default=20)
-INTAKE_MAX_ATTEMPTS = env.int("INTAKE_MAX_ATTEMPTS", default=5)
 ALERT_MAX_ATTEMPTS = env.int("ALERT_MAX_ATTEMPTS", default=8)
 # An alert channel that failed waits 30 s, doubling to an hour, between tries (8 tries: about an hour).
 ALERT_RETRY_BASE_SECONDS = env.float("ALERT_RETRY_BASE_SECONDS", default=30.0)
