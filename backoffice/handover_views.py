@@ -7,15 +7,14 @@ not paid) a 409 in red; in each case nothing changed.
 """
 
 from django import forms
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_http_methods
 
-from common.lookups import or_404
-from inventory import selectors as inventory_selectors
 from payments.handover.selectors import ReceiptNotFound, receipt_code_normalise, sale_get, sale_list
 from payments.handover.services import HandOverRefused, hand_over_refusal_text, sale_hand_over
 
-from .access import page_context, staff_permission_required
+from .access import page_context, staff_booth_or_403, staff_booths, staff_permission_required
 
 
 class ReceiptCodeForm(forms.Form):
@@ -33,10 +32,10 @@ class ReceiptCodeForm(forms.Form):
 @require_GET
 @staff_permission_required("payments.view_order")
 def sales_page(request):
-    stores = inventory_selectors.store_list()
+    stores = staff_booths(request)
     store_id = request.GET.get("store", "")
-    store = or_404(inventory_selectors.store_get, store_id=store_id) if store_id else None
-    sales = sale_list(store_id=store_id)
+    store = staff_booth_or_403(request, store_id) if store_id else None
+    sales = sale_list(store_id=store_id, store_ids=[s.pk for s in stores])
     return render(request, "backoffice/sales.html", page_context(
         request, "Sales", stores=stores, store=store, sales=sales,
         waiting=sum(1 for sale in sales if sale.collectable),
@@ -55,16 +54,24 @@ def hand_over_page(request):
         return _render(request, form, status=400)
     code = form.cleaned_data["code"]
     try:
+        sale = _sale_of_my_booths(request, code)
         if request.method == "POST":
             return _render(request, ReceiptCodeForm(), sale=sale_hand_over(code=code, user=request.user),
                            handed_over=True)
-        sale = sale_get(code=code)
     except ReceiptNotFound as missing:
         return _render(request, form, error=str(missing), status=404)
     except HandOverRefused as refused:
         return _render(request, ReceiptCodeForm(), sale=refused.sale, error=str(refused), status=409)
     refusal = "" if sale.collectable else hand_over_refusal_text(sale)
     return _render(request, ReceiptCodeForm(), sale=sale, error=refusal)
+
+
+def _sale_of_my_booths(request, code: str):
+    """The sale, if it was made at one of this staff member's booths (403 otherwise: nothing changes)."""
+    sale = sale_get(code=code)
+    if sale.store_id not in {store.pk for store in staff_booths(request)}:
+        raise PermissionDenied(f"This sale was made at {sale.store_name}, which you are not on the staff of.")
+    return sale
 
 
 def _render(request, form, *, sale=None, error: str = "", handed_over: bool = False, status: int = 200):

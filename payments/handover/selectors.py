@@ -1,6 +1,7 @@
 """Reading sales: one list of every path, and one sale by its receipt code."""
 
 import re
+from collections.abc import Collection
 from datetime import datetime
 
 from common.lookups import NotFound
@@ -42,11 +43,14 @@ def sale_get(*, code: str) -> Sale:
     raise ReceiptNotFound(f"No sale has the receipt code {code.strip()[:40]!r}. Check the letters and try again.")
 
 
-def sale_list(*, store_id: str = "", since: datetime | None = None, until: datetime | None = None,
-              limit: int = 200) -> list[Sale]:
-    """Every sale, newest first: Payment Link orders and checkouts (held or ours) together."""
+def sale_list(*, store_id: str = "", store_ids: Collection[str] | None = None, since: datetime | None = None,
+              until: datetime | None = None, limit: int = 200) -> list[Sale]:
+    """Every sale, newest first: Payment Link orders and checkouts (held or ours) together; only
+    `store_ids`' (a staff member's booths) when given."""
     orders = Order.objects.filter(status__in=ORDER_LISTED)
     checkouts = Checkout.objects.filter(status__in=CHECKOUT_LISTED)
+    if store_ids is not None:
+        orders, checkouts = orders.filter(store_id__in=store_ids), checkouts.filter(store_id__in=store_ids)
     if store_id:
         orders, checkouts = orders.filter(store_id=store_id), checkouts.filter(store_id=store_id)
     if since is not None:

@@ -47,6 +47,7 @@ def test_buy_on_a_phone_show_the_receipt_scan_it_hand_over_once(server, webhook_
     password = "pw-volunteer-1"
     volunteer = off_loop(lambda: booth_staff_user_ensure(username=f"vol-{uuid.uuid4().hex[:6]}",
                                                          password=password)[0])
+    off_loop(lambda: volunteer.booths.add(store))  # on this booth's staff
 
     # when: the buyer scans the stand's code on a phone and pays on (simulated) Stripe
     buyer_context = browser.new_context(**PHONE)
@@ -91,7 +92,7 @@ def test_buy_on_a_phone_show_the_receipt_scan_it_hand_over_once(server, webhook_
         assert staff.evaluate("document.documentElement.scrollWidth") <= 390
         screenshot(staff, "hand-over-phone.png")
         staff.get_by_role("button", name="Handed over").click()
-        assert staff.get_by_text("Handed over. Give them the items below.").is_visible()
+        staff.get_by_text("Handed over. Give them the items below.").wait_for(timeout=10_000)  # after the POST
 
         # then: a second scan is refused, saying when and by whom
         scan()

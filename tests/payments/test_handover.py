@@ -184,6 +184,7 @@ def test_the_checkout_page_shows_no_receipt_before_payment(stripe_fake, client):
 def test_staff_look_up_hand_over_and_are_refused_a_second_time(stripe_fake, webhook, client, staff_client,
                                                                volunteer):
     order = link_sale(stripe_fake, webhook, client, stocked_product(stripe_fake, 5, name="Tote bag"))
+    volunteer.booths.add(order.store)
     url = reverse("backoffice:hand_over")
 
     looked_up = staff_client.get(url, {"code": order.receipt_code_display.lower()})
@@ -209,12 +210,27 @@ def test_staff_are_told_what_is_wrong_with_a_code(staff_client, code, status, sa
         assert response.status_code == status and says in response.content.decode()
 
 
-def test_the_sales_page_lists_every_sale_for_staff(stripe_fake, webhook, client, staff_client):
+def test_the_sales_page_lists_every_sale_for_staff(stripe_fake, webhook, client, staff_client, volunteer):
     order = link_sale(stripe_fake, webhook, client, stocked_product(stripe_fake, 5, name="Tote bag"))
+    volunteer.booths.add(order.store)
 
     page = staff_client.get(reverse("backoffice:sales")).content.decode()
 
     assert order.receipt_code_display in page and "Tote bag" in page and "Waiting" in page
+
+
+def test_staff_of_another_booth_neither_see_nor_hand_over_its_sales(stripe_fake, webhook, client, staff_client):
+    # given: a sale at a booth the volunteer is not on the staff of
+    order = link_sale(stripe_fake, webhook, client, stocked_product(stripe_fake, 5, name="Tote bag"))
+    url = reverse("backoffice:hand_over")
+
+    # then: not listed, not shown, not handed over
+    assert order.receipt_code_display not in staff_client.get(reverse("backoffice:sales")).content.decode()
+    assert staff_client.get(reverse("backoffice:sales"), {"store": order.store_id}).status_code == 403
+    assert staff_client.get(url, {"code": order.receipt_code}).status_code == 403
+    assert staff_client.post(url, {"code": order.receipt_code}).status_code == 403
+    order.refresh_from_db()
+    assert order.collected_at is None and order.collected_by is None
 
 
 def test_hand_over_needs_the_permission(client, db):
