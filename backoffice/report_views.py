@@ -127,22 +127,22 @@ def _summary(report: DayReport, m) -> list[tuple[str, str, str]]:
 @require_GET
 def day_report_csv(request, store_id: str, day: str):
     """The per-product table."""
-    try:
-        report = _report(request, store_id, day)
-    except BadDay as bad:
-        return _bad_day(request, str(bad))
-    return csv_attachment(day_report_as_csv(report), f"day-report-{report.store.pk}-{report.day:%Y%m%d}.csv")
+    return _csv_download(request, store_id, day, day_report_as_csv, "day-report")
 
 
 @staff_permission_required("inventory.view_day_report")
 @require_GET
 def day_totals_csv(request, store_id: str, day: str):
     """The day's totals: one table per file, so a spreadsheet opens each as it is."""
+    return _csv_download(request, store_id, day, day_totals_as_csv, "day-totals")
+
+
+def _csv_download(request, store_id: str, day: str, as_csv, name: str):
     try:
         report = _report(request, store_id, day)
     except BadDay as bad:
         return _bad_day(request, str(bad))
-    return csv_attachment(day_totals_as_csv(report), f"day-totals-{report.store.pk}-{report.day:%Y%m%d}.csv")
+    return csv_attachment(as_csv(report), f"{name}-{report.store.pk}-{report.day:%Y%m%d}.csv")
 
 
 def _amount(minor: int, currency: str) -> str:
