@@ -25,16 +25,20 @@ from .signals import low_stock_alert_opened
 # --- in the stock change's transaction -------------------------------------------------------------
 
 
-def low_stock_alert_check(*, product_id: int) -> LowStockAlert | None:
+def low_stock_alert_check(*, product_id: int, known: tuple[int, int] | None = None) -> LowStockAlert | None:
     """Open an alert if the product is now low and none is open; re-arm if it is no longer low.
 
     Called inside the transaction that changed the product's stock, holds or threshold (stock_moved),
     which normally holds the product's row lock. The partial unique index (one open alert per
-    product) makes a crossing alert once even if two transactions see it together.
+    product) makes a crossing alert once even if two transactions see it together. `known`:
+    (available, threshold) as the caller read them under that lock, so they are not read again.
     Triggers (after commit): the send task, when an alert was opened. Returns the new alert.
     """
-    low = Product.objects.needing_restock().filter(pk=product_id).values_list(
-        "available_units", "low_stock_threshold").first()
+    if known is not None:
+        low = known if known[0] <= known[1] else None
+    else:
+        low = Product.objects.needing_restock().filter(pk=product_id).values_list(
+            "available_units", "low_stock_threshold").first()
     open_alerts = LowStockAlert.objects.filter(product_id=product_id, rearmed_at__isnull=True)
     if low is None:
         open_alerts.update(rearmed_at=timezone.now())

@@ -7,7 +7,7 @@ from channels.layers import get_channel_layer
 from django.db import transaction
 
 from .selectors import stock_snapshot
-from .signals import stock_changed
+from .signals import HoldFacts, stock_changed
 
 log = logging.getLogger(__name__)
 
@@ -20,13 +20,13 @@ def store_group(store_id: str) -> str:
     return f"stock.{store_id}"
 
 
-def stock_broadcast_on_commit(product_id: int) -> None:
-    transaction.on_commit(lambda: stock_after_commit(product_id))
+def stock_broadcast_on_commit(product_id: int, *, hold: HoldFacts | None = None) -> None:
+    transaction.on_commit(lambda: stock_after_commit(product_id, hold=hold))
 
 
-def stock_after_commit(product_id: int) -> None:
+def stock_after_commit(product_id: int, *, hold: HoldFacts | None = None) -> None:
     stock_broadcast(product_id)
-    stock_changed.send(sender=stock_after_commit, product_id=product_id)
+    stock_changed.send(sender=stock_after_commit, product_id=product_id, hold=hold)
 
 
 def stock_broadcast(product_id: int) -> None:

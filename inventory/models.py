@@ -262,6 +262,12 @@ class Product(models.Model):
         return self.qr_mode_in_force == QrMode.HELD_CHECKOUT
 
     @property
+    def link_follows_stock(self) -> bool:
+        """Its Payment Link is switched on and off with its stock (payments.work.records.link_sync_wanted
+        asks the same of the database). A product sold only through held checkouts has no link to follow."""
+        return bool(self.payment_link_id) and not self.sells_held
+
+    @property
     def page_url(self) -> str:
         """The product's page, showing this variant first (a path)."""
         url = reverse("inventory:product_page", kwargs={"store_id": self.store_id,

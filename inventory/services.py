@@ -16,9 +16,9 @@ from common import words
 
 from .broadcast import stock_broadcast, stock_broadcast_on_commit
 from .exceptions import InsufficientStock, InvalidStockChange, Refusal, Shortfall, StockConflict
-from .locks import products_lock, products_lock_with_holds
+from .locks import LockedProduct, products_lock, products_lock_for_hold, products_lock_with_holds
 from .models import STOCK_MAX, Product, Reservation, RetiredScanCode, StockMovement, new_scan_code
-from .signals import stock_moved
+from .signals import HoldFacts, stock_moved
 
 
 @dataclass(frozen=True)
@@ -343,10 +343,10 @@ def _record(*, product_id: int, delta: int, source: str, reason: str, actor, not
     return movement
 
 
-def _availability_changed(product_id: int) -> None:
+def _availability_changed(product_id: int, *, hold: HoldFacts | None = None) -> None:
     """Inside the changing transaction: tell receivers now (durable follow-up), pages after commit."""
-    stock_moved.send(sender=_availability_changed, product_id=product_id)
-    stock_broadcast_on_commit(product_id)
+    stock_moved.send(sender=_availability_changed, product_id=product_id, hold=hold)
+    stock_broadcast_on_commit(product_id, hold=hold)
 
 
 def product_link_state_record(*, product: Product, active: bool) -> None:
@@ -382,33 +382,40 @@ def product_scan_code_renew(*, product: Product) -> str:
         return new
 
 
-def stock_reserve_lines(*, lines: list[StockLine], hold_ref: str, expires_at) -> list[Reservation]:
+def stock_reserve_lines(*, lines: list[StockLine], hold_ref: str, expires_at,
+                        locked: dict[int, LockedProduct] | None = None, new_hold: bool = False) -> list[Reservation]:
     """Hold every line for a checkout until `expires_at`, or none: raise InsufficientStock naming
     each short line. Reserving again with the same hold_ref returns the existing holds.
 
+    `locked`: the products as the caller's products_lock_for_hold returned them in this transaction
+    (not locked again). `new_hold`: the caller knows no hold with this hold_ref exists (a checkout
+    created in this transaction), so none is looked for. Both save a keynote rush's winners a query.
     Locks: the product rows (SELECT … FOR UPDATE, pk order), so availability (stock minus unexpired
-    holds) cannot change between the check and the insert. Triggers (after commit): broadcast and
-    stock_changed per product (availability changed).
+    holds) cannot change between the check and the insert. Triggers: stock_moved per product, and
+    after commit broadcast and stock_changed, each with the hold's facts (inventory.signals.HoldFacts).
     """
     _check_quantities(lines)
     merged = _merge_lines(lines)
     # No savepoint inside a caller's transaction (two round trips saved on a burst's hot path): a
     # refusal raises, and the caller's transaction rolls back with it.
     with transaction.atomic(savepoint=False):
-        existing = list(Reservation.objects.filter(hold_ref=hold_ref))
-        if existing:
+        if not new_hold and (existing := list(Reservation.objects.filter(hold_ref=hold_ref))):
             return existing
         ids = [x.product_id for x in merged]
-        on_hand, held = products_lock_with_holds(ids)
+        locked = products_lock_for_hold(ids) if locked is None else locked
+        held = Reservation.objects.live().units_per_product(ids)
         short = [_shortfall(x, held[x.product_id]) for x in merged
-                 if x.product_id not in on_hand or on_hand[x.product_id] - held[x.product_id] < x.quantity]
+                 if x.product_id not in locked or locked[x.product_id].inventory - held[x.product_id] < x.quantity]
         if short:
             raise InsufficientStock(short)
         reservations = Reservation.objects.bulk_create(
             Reservation(product_id=x.product_id, hold_ref=hold_ref, quantity=x.quantity, expires_at=expires_at)
             for x in merged)
-        for pid in ids:
-            _availability_changed(pid)
+        for x in merged:
+            row = locked[x.product_id]
+            _availability_changed(x.product_id, hold=HoldFacts(
+                available=row.inventory - held[x.product_id] - x.quantity,
+                low_stock_threshold=row.low_stock_threshold, link_follows_stock=row.link_follows_stock))
         return reservations
 
 

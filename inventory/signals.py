@@ -1,10 +1,28 @@
+from dataclasses import dataclass
+
 from django.dispatch import Signal
 
+
+@dataclass(frozen=True)
+class HoldFacts:
+    """What a new hold knows of its product, read under the product's lock: receivers of stock_moved
+    and stock_changed use it to skip follow-ups that cannot apply, without a query. A hold only
+    lowers availability, so nobody on the waitlist can be served by it, a low-stock alert can only
+    open if `available` is now at or below the threshold, and a product whose Payment Link does not
+    follow its stock (none, or held checkout only) needs no link sync."""
+
+    available: int  # after the hold
+    low_stock_threshold: int
+    link_follows_stock: bool
+
+
 # Sent inside the transaction that changed a product's stock or holds (so receivers can record
-# durable follow-up work in the same transaction); carries only the product id.
+# durable follow-up work in the same transaction); carries the product id, and `hold` (HoldFacts)
+# when the change is a new hold.
 stock_moved = Signal()
 
-# Sent after the transaction that changed stock has committed; carries only the product id.
+# Sent after the transaction that changed stock has committed; carries the product id, and `hold`
+# (HoldFacts) when the change was a new hold.
 stock_changed = Signal()
 
 # Sent by reconcile_stock with `older_than` (a datetime); each receiver returns a list of problems

@@ -4,25 +4,31 @@ from django.dispatch import receiver
 
 from common.ringing import BELL_TTL_MS, bell_not_yet_rung, ring
 from common.work import work_bell_register
-from inventory.signals import demo_catalogue_wanted, reconcile_requested, stock_moved
+from inventory.signals import HoldFacts, demo_catalogue_wanted, reconcile_requested, stock_moved
 
 from . import tasks
 from .audit import unfinished_purchase_work
 from .offline.catalogue import demo_catalogue_import
-from .scan.link_targets import link_scan_targets_forget
+from .scan.remembered import scans_forget
 from .work.bells import purchases_recorded, stripe_work_recorded
 from .work.records import link_sync_wanted
 
 
 @receiver(stock_moved)
-def stock_moved_sync_payment_link(sender, product_id: int, **kwargs):
+def stock_moved_sync_payment_link(sender, product_id: int, hold: HoldFacts | None = None, **kwargs):
+    if hold is not None and not hold.link_follows_stock:
+        return  # read under the hold's lock: no Payment Link follows this product's stock
     link_sync_wanted(product_id=product_id)
 
 
 @receiver(stock_moved)
-def stock_moved_forget_scan_targets(sender, product_id: int, **kwargs):
-    # This process's remembered redirects; the others' last SCAN_LINK_CACHE_SECONDS at most.
-    link_scan_targets_forget()
+def stock_moved_forget_scans(sender, product_id: int, hold: HoldFacts | None = None, **kwargs):
+    # What this process remembers of scans; the others' memories last SCAN_CACHE_SECONDS at most.
+    if hold is not None and hold.available > 0:
+        # A hold that leaves units: remembering a unit too many for a second costs nothing (the
+        # next hold locks and counts afresh) and spares a rush's winners a read each.
+        return
+    scans_forget()
 
 
 @receiver(purchases_recorded)

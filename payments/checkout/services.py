@@ -19,7 +19,7 @@ from common import metrics
 from common.buyers import Buyer
 from inventory import selectors as inventory_selectors
 from inventory.exceptions import InsufficientStock
-from inventory.locks import products_lock
+from inventory.locks import products_lock_for_hold
 from inventory.models import Product
 from inventory.services import (StockLine, reservation_release, stock_decrease_lines, stock_increase,
                                 stock_reserve_lines)
@@ -125,16 +125,15 @@ def checkout_reserve(*, lines: list[CheckoutRequestLine], buyer: Buyer, expires_
         buyer_holds_check(buyer=buyer, store=first.store, wanted=_merged(lines),
                           names={pid: p.display_name for pid, p in products.items()},
                           challenge_solved=challenge_solved)
-        ready = None
-        if ready_session is not None:
-            products_lock(wanted_ids)
-            ready = ready_session()
+        locked = products_lock_for_hold(wanted_ids)
+        ready = ready_session() if ready_session is not None else None
         checkout = Checkout.objects.create(
             email=email, client_ref=buyer.address[:64], buyer_ref=buyer.ref[:64], store_id=first.store_id,
             currency=first.currency, expires_at=expires_at,
             amount=sum(products[x.product_id].unit_amount * x.quantity for x in lines), **_session_fields(ready))
         stock_reserve_lines(lines=[StockLine(x.product_id, x.quantity) for x in lines], hold_ref=str(checkout.pk),
-                            expires_at=ready.units_held_until if ready else units_held_until or expires_at)
+                            expires_at=ready.units_held_until if ready else units_held_until or expires_at,
+                            locked=locked, new_hold=True)
         CheckoutLine.objects.bulk_create(
             CheckoutLine(checkout=checkout, product_id=pid, quantity=qty, unit_amount=products[pid].unit_amount)
             for pid, qty in _merged(lines).items())

@@ -27,7 +27,7 @@ from ..checkout.views import WaitlistForm, checkout_or_404
 from ..fulfilment.held import held_checkout_leave_record
 from ..settlement.runner import stripe_job_run_now
 from ..gateway import GatewayError
-from .link_targets import link_scan_remember, link_scan_target
+from .remembered import scan_alternatives, scan_product
 
 
 class ScanForm(forms.Form):
@@ -41,16 +41,13 @@ class ScanForm(forms.Form):
 
 @require_http_methods(["GET", "POST"])
 def scan(request, code: str):
-    if request.method == "GET" and (link_url := link_scan_target(code=code)):
-        return HttpResponseRedirect(link_url)  # a rush on a Payment Link: no query (link_targets.py)
-    product = inventory_selectors.product_for_scan_code(code=code)
+    product = scan_product(code=code)  # from memory in a rush (remembered.py)
     if product is None:
         retired = inventory_selectors.scan_code_retired(code=code)
         return render(request, "payments/scan_unknown.html", {"retired": retired}, status=410 if retired else 404)
     posted = request.method == "POST"
     if not product.sells_held:
         if product.payable:
-            link_scan_remember(code=code, url=product.payment_link_url)
             return HttpResponseRedirect(product.payment_link_url, status=303 if posted else 302)
         return _scan_page(request, product, status=409 if posted else 200)
     if not posted:
@@ -101,9 +98,7 @@ def _scan_page(request, product, *, form=None, status: int = 200, error: str = "
         "error": error,
         "challenge": challenge,
         "sold_out": sold_out,
-        "alternatives": inventory_selectors.product_alternatives(
-            stripe_product_id=product.stripe_product_id, exclude_store_id=product.store_id, size=product.size,
-            colour=product.colour) if sold_out else [],
+        "alternatives": scan_alternatives(product=product) if sold_out else [],
         # Always there, shown while sold out: when the last unit goes while the buyer looks, the page
         # turns to the waitlist live instead of leaving a dead end.
         "waitlist_form": WaitlistForm(initial={"store": product.store_id, "product": product.stripe_product_id,

@@ -270,8 +270,9 @@ if not HELD_CHECKOUT_SESSION_MINUTES < HELD_CHECKOUT_POOL_SESSION_MINUTES <= 24 
 
     raise ImproperlyConfigured("HELD_CHECKOUT_POOL_SESSION_MINUTES must be above HELD_CHECKOUT_SESSION_MINUTES (a "
                                "pooled session must still give a buyer a full session) and at most 1440.")
-# A Payment Link scan's redirect is remembered this long per web process (payments/scan/link_targets.py).
-SCAN_LINK_CACHE_SECONDS = env.float("SCAN_LINK_CACHE_SECONDS", default=2.0)
+# What a QR scan shows (the product, its units available, other booths) is remembered this long per
+# web process (payments/scan/remembered.py): a rush's scans then cost no query.
+SCAN_CACHE_SECONDS = env.float("SCAN_CACHE_SECONDS", default=1.0)
 # The largest request body the web process reads (common/body_limit.py): 413 beyond, before reading it.
 # CSV files and pictures are at most 2 MB each; the rest is room for the form around them.
 REQUEST_BODY_MAX_BYTES = env.int("REQUEST_BODY_MAX_BYTES", default=3 * 1024 * 1024)

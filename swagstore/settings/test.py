@@ -19,7 +19,7 @@ else:
 # Sessions are created when asked unless a test fills a pool itself (tests/payments/test_session_pool.py).
 os.environ.setdefault("HELD_CHECKOUT_POOL_SIZE", "0")
 # Every scan reads the product unless a test remembers redirects itself (tests/payments/test_scan_cost.py).
-os.environ.setdefault("SCAN_LINK_CACHE_SECONDS", "0")
+os.environ.setdefault("SCAN_CACHE_SECONDS", "0")
 os.environ.setdefault("CHANNEL_PREFIX", "swagstore-test")
 os.environ.setdefault("CELERY_QUEUE", "swagstore-test")
 
