@@ -174,14 +174,45 @@ async def nothing(session: aiohttp.ClientSession, base: str, n: int) -> float:
     return time.perf_counter() - started
 
 
-def run_reference(args, base: str) -> dict:
+def run_reference(args, base: str, web: subprocess.Popen | None = None) -> dict:
     """The do-nothing request, as many and as concurrent as the buyers: the figure beside each mode."""
     async def crowd():
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
             return await bounded([nothing(session, base, n) for n in range(args.buyers)], args.concurrency)
 
+    cpu = web_cpu_seconds(web)
     ordered = sorted(asyncio.run(crowd()))
-    return {"p50_ms": 1000 * statistics.median(ordered), "p99_ms": 1000 * ordered[int(0.99 * (len(ordered) - 1))]}
+    return {"p50_ms": 1000 * statistics.median(ordered), "p99_ms": 1000 * ordered[int(0.99 * (len(ordered) - 1))],
+            "cpu_ms": 1000 * (web_cpu_seconds(web) - cpu) / args.buyers}
+
+
+def web_cpu_seconds(web: subprocess.Popen | None) -> float:
+    """CPU time (user + system) the web workers have used so far: what a phase cost the server,
+    whatever else the machine was doing meanwhile."""
+    if web is None:
+        return 0.0
+    pids = subprocess.run(["pgrep", "-P", str(web.pid)], capture_output=True, text=True).stdout.split()
+    ticks = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of proc(5))
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def warm_up(base: str, code: str) -> None:
+    """A booth's web processes have served pages before the keynote: each worker's first requests
+    load the views and templates and fill its connection pool. Not timed."""
+    async def crowd():
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
+            async def one(n):
+                async with session.get(f"{base}/q/{code}/", headers=_client(n), allow_redirects=False) as answer:
+                    await answer.read()
+            await bounded([one(n) for n in range(40)], 8)
+
+    asyncio.run(crowd())
 
 
 async def bounded(tasks, limit: int):
@@ -232,12 +263,13 @@ def webhook_url(base: str) -> tuple[str, str]:
     return base + webhook_endpoint_path(endpoint), endpoint.secret
 
 
-def run_link_mode(args, base: str, fake=None) -> dict:
+def run_link_mode(args, base: str, web: subprocess.Popen, fake=None) -> dict:
     from payments.offline.simulator import checkout_session_completed
 
-    reference = run_reference(args, base)
+    reference = run_reference(args, base, web)
     product, calls_before = seed("payment_link", args.units, fake), stripe_calls()
     url, secret = webhook_url(base)
+    cpu = web_cpu_seconds(web)
 
     async def crowd():
         # No client-side connection cap: each buyer is a phone of its own.
@@ -246,6 +278,7 @@ def run_link_mode(args, base: str, fake=None) -> dict:
                                  args.concurrency)
 
     latencies = asyncio.run(crowd())
+    cpu_ms = 1000 * (web_cpu_seconds(web) - cpu) / args.buyers
     # Every buyer reached the link before anyone's payment landed: all of them pay.
     deliveries = [checkout_session_completed(product=product, quantity=1, capture_method="manual", secret=secret)
                   for _ in range(args.buyers)]
@@ -255,7 +288,7 @@ def run_link_mode(args, base: str, fake=None) -> dict:
     statuses = asyncio.run(_post_all([(d.body, d.signature) for d in deliveries], url, args.webhook_concurrency))
     assert all(s == 200 for s in statuses), f"webhook answers: {sorted(set(statuses))}"
     row = figures("payment_link", product, latencies, turned_away=0, calls_before=calls_before, reference=reference)
-    return {**row, "queries": scan_queries("payment_link", fake)}
+    return {**row, "queries": scan_queries("payment_link", fake), "cpu_ms": cpu_ms}
 
 
 def _link_payment(body: str, product) -> dict:
@@ -279,12 +312,14 @@ async def _post_all(deliveries: list[tuple[str, str]], url: str, limit: int) -> 
 
 
 def run_held_mode(args, base: str, web: subprocess.Popen, fake=None) -> dict:
-    reference = run_reference(args, base)
+    reference = run_reference(args, base, web)
     product, calls_before = seed("held_checkout", args.units, fake), stripe_calls()
     pool_fill(product)
     spies = profile(web, args.py_spy) if args.py_spy else []
+    cpu = web_cpu_seconds(web)
     results = asyncio.run(bounded([held_buyer(base, product.scan_code, n) for n in range(args.buyers)],
                                   args.concurrency))
+    cpu_ms = 1000 * (web_cpu_seconds(web) - cpu) / args.buyers
     for spy in spies:
         spy.send_signal(signal.SIGINT)  # py-spy writes its file on SIGINT
         spy.wait(timeout=60)
@@ -303,7 +338,7 @@ def run_held_mode(args, base: str, web: subprocess.Popen, fake=None) -> dict:
     row = figures("held_checkout", product, [took for _, took, _ in results], turned_away=turned_away,
                   calls_before=calls_before, reference=reference)
     won = sorted(took for status, took, _ in results if status == 303)
-    return {**row, "queries": scan_queries("held_checkout", fake),
+    return {**row, "queries": scan_queries("held_checkout", fake), "cpu_ms": cpu_ms,
             "winners_p50_ms": 1000 * statistics.median(won), "winners_max_ms": 1000 * won[-1]}
 
 
@@ -317,24 +352,33 @@ def pool_fill(product) -> None:
 
 def scan_queries(mode: str, fake=None) -> dict:
     """The queries one scan runs, counted in this process (Django's test client: the web's settings,
-    code and database, no server): a link scan; a held submit that gets the unit, and one turned away."""
+    code and database, no server), as in the rush: each buyer's submit follows their own look at the
+    quantity page. A link scan; a held submit that gets a unit (20 left); one turned away (none
+    left). BEGIN and COMMIT count, as the round trips they are."""
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
-    product = seed(mode, 1, fake, tag="Q")
-    pool_fill(product)
-    url, client = f"/q/{product.scan_code}/", Client(HTTP_HOST="127.0.0.1")
-    def submit(n):
-        return client.post(url, {"quantity": "1"}, **_wsgi(_client(n)))
-
-    asks = ([("scan", lambda n: client.get(url, **_wsgi(_client(n))))] if mode == "payment_link" else
-            [("winner", submit), ("turned away", submit)])
-    counted = {}
-    for n, (who, ask) in enumerate(asks):
+    def count(ask) -> int:
         with CaptureQueriesContext(connection) as queries:
-            ask(n)
-        counted[who] = len(queries.captured_queries)
+            ask()
+        return len(queries.captured_queries)
+
+    if mode == "payment_link":
+        url = f"/q/{seed(mode, 1, fake, tag='Q').scan_code}/"
+        client = Client(HTTP_HOST="127.0.0.1")
+        client.get(url, **_wsgi(_client(1)))
+        return {"scan": count(lambda: client.get(url, **_wsgi(_client(2))))}
+    plenty, last = seed(mode, 20, fake, tag="Q"), seed(mode, 1, fake, tag="Q1")
+    pool_fill(plenty)
+    counted = {}
+    for who, product, n in (("winner", plenty, 1), ("turned away", last, 3)):
+        url = f"/q/{product.scan_code}/"
+        if who == "turned away":  # somebody else holds the last unit first
+            Client(HTTP_HOST="127.0.0.1").post(url, {"quantity": "1"}, **_wsgi(_client(n - 1)))
+        client = Client(HTTP_HOST="127.0.0.1")
+        client.get(url, **_wsgi(_client(n)))
+        counted[who] = count(lambda: client.post(url, {"quantity": "1"}, **_wsgi(_client(n))))
     return counted
 
 
@@ -371,7 +415,8 @@ def figures(mode: str, product, latencies: list[float], *, turned_away: int, cal
             "turned_away": turned_away, "cancellations": calls.get("payment_intent.cancel", 0),
             "refunds": calls.get("refund.create", 0), "sessions": calls.get("checkout.session.create", 0),
             "p50_ms": 1000 * statistics.median(ordered), "p99_ms": 1000 * ordered[int(0.99 * (len(ordered) - 1))],
-            "reference_p50_ms": reference["p50_ms"], "reference_p99_ms": reference["p99_ms"]}
+            "reference_p50_ms": reference["p50_ms"], "reference_p99_ms": reference["p99_ms"],
+            "reference_cpu_ms": reference["cpu_ms"]}
 
 
 MODES = ("payment_link", "held_checkout")
@@ -432,8 +477,9 @@ def run(args, modes: list[str], fake) -> tuple[list[dict], Path, dict]:
     rundir = Path(tempfile.mkdtemp(prefix="qr_burst."))
     web = start_web(env, port, args.web_processes, rundir)
     try:
-        run_reference(args, base)  # warm-up: each worker's first requests open its pool and load the code
-        rows = [run_link_mode(args, base, fake) if mode == "payment_link" else run_held_mode(args, base, web, fake)
+        run_reference(args, base)
+        warm_up(base, seed("payment_link", 1, fake, tag="W").scan_code)
+        rows = [run_link_mode(args, base, web, fake) if mode == "payment_link" else run_held_mode(args, base, web, fake)
                 for mode in modes]
     finally:
         web.terminate()
@@ -447,12 +493,14 @@ def report(args, rows: list[dict], rundir: Path, env: dict) -> None:
     print(f"{args.buyers} buyers, {args.units} units, concurrency {args.concurrency}, {args.web_processes} web "
           f"processes, {stripe} (logs: {rundir})")
     print("| mode | sold | turned away before paying | paid, then cancelled / refunded | sessions created "
-          "| scan → redirect p50 / p99 | reference (do-nothing GET) p50 / p99 | queries per scan |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+          "| scan → redirect p50 / p99 | reference (do-nothing GET) p50 / p99 | web CPU per buyer (reference) "
+          "| queries per scan |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for r in rows:
         print(f"| {r['mode']} | {r['sold']} | {r['turned_away']} | {r['cancellations']} / {r['refunds']} "
               f"| {r['sessions']} | {r['p50_ms']:.0f} / {r['p99_ms']:.0f} ms "
               f"| {r['reference_p50_ms']:.0f} / {r['reference_p99_ms']:.0f} ms "
+              f"| {r['cpu_ms']:.1f} ms ({r['reference_cpu_ms']:.1f} ms) "
               f"| {', '.join(f'{who} {n}' for who, n in r['queries'].items())} |")
     for r in rows:
         if "winners_p50_ms" in r:

@@ -1,9 +1,13 @@
 import os
 
-from django.core.asgi import get_asgi_application
+import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "swagstore.settings.base")
-django_asgi_app = get_asgi_application()
+django.setup(set_prefix=False)  # as django.core.asgi.get_asgi_application does
+
+from swagstore.http_handler import SyncChainASGIHandler  # noqa: E402
+
+django_asgi_app = SyncChainASGIHandler()
 
 from payments.checks import refuse_to_start_misconfigured  # noqa: E402
 
@@ -17,6 +21,7 @@ from django.urls import re_path  # noqa: E402
 from inventory.routing import websocket_urlpatterns as inventory_websockets  # noqa: E402
 from payments.checkout.routing import websocket_urlpatterns as payments_websockets  # noqa: E402
 from common.body_limit import RequestBodyLimit  # noqa: E402
+from common.request_slots import RequestSlots  # noqa: E402
 from common.websockets import NoSuchFeedConsumer  # noqa: E402
 
 # The catch-all comes last: a path that names no feed is refused at the handshake, not a 500.
@@ -24,7 +29,7 @@ websockets = inventory_websockets + payments_websockets + [re_path(r"", NoSuchFe
 
 application = ProtocolTypeRouter(
     {
-        "http": RequestBodyLimit(django_asgi_app),
+        "http": RequestSlots(RequestBodyLimit(django_asgi_app)),
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websockets))),
     }
 )

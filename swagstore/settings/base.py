@@ -276,6 +276,9 @@ SCAN_CACHE_SECONDS = env.float("SCAN_CACHE_SECONDS", default=1.0)
 # The largest request body the web process reads (common/body_limit.py): 413 beyond, before reading it.
 # CSV files and pictures are at most 2 MB each; the rest is room for the form around them.
 REQUEST_BODY_MAX_BYTES = env.int("REQUEST_BODY_MAX_BYTES", default=3 * 1024 * 1024)
+# HTTP requests running in Django at once per web process; the rest wait at the ASGI door
+# (common/request_slots.py). 0: no limit.
+WEB_REQUEST_SLOTS = env.int("WEB_REQUEST_SLOTS", default=8)
 DATA_UPLOAD_MAX_MEMORY_SIZE = REQUEST_BODY_MAX_BYTES
 # What one buyer (a browser: common/buyers.py) may hold at once, and how fast a buyer and an address
 # may start holds: payments/checkout/limits.py, README "Security" (why these defaults).
