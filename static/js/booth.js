@@ -239,7 +239,7 @@
       renderLowStock(root, data);
       if (updated) {
         updated.setAttribute("datetime", data.generated_at);
-        updated.textContent = new Date(data.generated_at).toLocaleTimeString();
+        updated.textContent = data.generated_at_text;  // the booths' zone, not this browser's
       }
       root.setAttribute("data-dashboard-refreshed", String(Date.now()));
     }
