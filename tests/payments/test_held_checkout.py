@@ -268,3 +268,26 @@ def test_reconcile_accounts_for_held_sessions(client, held_product, webhook, mon
     _scan(client, held_product, 1)
     _pay(webhook, Checkout.objects.get(), monkeypatch)
     call_command("reconcile_stock")  # raises CommandError on drift or unfinished purchase work
+
+
+def test_one_hold_length_for_both_ways_to_pay(client, held_product, settings, make_product):
+    # given: one setting for every buyer's hold
+    settings.CHECKOUT_HOLD_MINUTES = 7
+    assert not hasattr(settings, "HELD_CHECKOUT_HOLD_MINUTES")
+    from common.buyers import Buyer
+    from payments.checkout.services import CheckoutRequestLine, checkout_start
+
+    # when: a QR buyer holds (held checkout), and a buyer starts our own checkout
+    before = timezone.now()
+    _scan(client, held_product, 1)
+    held = Checkout.objects.get()
+    page_product = make_product(inventory=3, link=False)
+    own = checkout_start(lines=[CheckoutRequestLine(page_product.pk, 1)], buyer=Buyer(ref="b-own", address="203.0.113.9"))
+
+    # then: both holds lapse after those 7 minutes
+    for checkout in (held, own):
+        lapse = (checkout.expires_at - before).total_seconds() / 60
+        assert 7 <= lapse < 7.5, (checkout, lapse)
+    # and the page offering our own checkout says so, from the same setting
+    linked = make_product(inventory=3)
+    assert "We hold your items for 7 minutes" in client.get(linked.page_url).content.decode()
