@@ -25,6 +25,7 @@ from .models import (LowStockAlert, LowStockAlertDelivery, Product, Reservation,
                      WaitlistEntry, WorkFailureNotice)
 from .services import product_link_pause, product_scan_code_renew, stock_increase, stock_set
 from .stock_csv import stock_csv_export
+from .variants import size_rank
 
 # Written only through services, never by ModelForm.save().
 SERVICE_FIELDS = ("inventory", "payment_link_paused")
@@ -145,6 +146,11 @@ class ProductAdmin(admin.ModelAdmin):
         products = super().get_queryset(request).with_availability()
         return products if request.user.is_superuser else products.filter(store__staff=request.user)
 
+    def get_ordering(self, request):
+        # Each product's sizes as people read them (S, M, L, XL): an expression, which `ordering`
+        # (checked against model fields) cannot hold.
+        return ("store__name", "name", "stripe_product_id", size_rank().asc(), "size", "colour")
+
     def get_fieldsets(self, request, obj=None):
         # Booth staff look at products without being able to change them: no Stripe or price section.
         if self.has_change_permission(request, obj):
@@ -172,7 +178,7 @@ class ProductAdmin(admin.ModelAdmin):
         # A product's store is in its URL, QR code and broadcast group: fixed once created.
         return (*self.readonly_fields, "store") if obj else self.readonly_fields
 
-    @admin.display(description="Size / colour", ordering="size")
+    @admin.display(description="Size / colour", ordering=size_rank())
     def variant(self, obj):
         return obj.variant_label or "—"
 

@@ -34,6 +34,7 @@ from .exceptions import StockChangeRefused
 from .models import Product, StockImport, StockMovement
 from .operations import MAX_UNITS
 from .services import StockChange, stock_apply
+from .variants import variant_sort_key
 
 COLUMNS = ("store", "product", "name", "stock", "low_stock_threshold", "tags", "attributes", "size", "colour")
 REQUIRED = ("store", "product")
@@ -301,7 +302,8 @@ def stock_csv_export(*, store_ids: list[str] | None = None, product_ids: list[in
     out = io.StringIO()
     writer = csv_writer(out)
     writer.writerow(COLUMNS)
-    for p in products.order_by("store_id", "stripe_product_id", "size", "colour"):
+    # Sizes as people read them (S, M, L, XL), not as text sorts them (L, M, S, XL).
+    for p in sorted(products, key=lambda p: (p.store_id, p.stripe_product_id, variant_sort_key(p))):
         writer.writerow([p.store_id, p.stripe_product_id, p.display_name, p.inventory, p.low_stock_threshold,
                          ";".join(str(t) for t in p.tags or []),
                          json.dumps(p.attributes or {}, ensure_ascii=False, sort_keys=True), p.size, p.colour])
