@@ -25,7 +25,7 @@ from .models import (LowStockAlert, LowStockAlertDelivery, Product, Reservation,
                      WaitlistEntry, WorkFailureNotice)
 from .services import product_link_pause, product_scan_code_renew, stock_increase, stock_set
 from .stock_csv import stock_csv_export
-from .variants import size_rank
+from .variants import STOCK_STATE_TEXT, size_rank
 
 # Written only through services, never by ModelForm.save().
 SERVICE_FIELDS = ("inventory", "payment_link_paused")
@@ -76,7 +76,9 @@ class StockLevelFilter(admin.SimpleListFilter):
     parameter_name = "stock"
 
     def lookups(self, request, model_admin):
-        return [("sold_out", "Sold out"), ("low", "Low stock"), ("in_stock", "In stock")]
+        # The labels the pages use (one label per idea).
+        return [("sold_out", STOCK_STATE_TEXT["sold-out"]), ("low", STOCK_STATE_TEXT["low"]),
+                ("in_stock", STOCK_STATE_TEXT["ok"])]
 
     def queryset(self, request, queryset):
         # By what buyers can get (stock less units held by checkouts), as the pages show it.

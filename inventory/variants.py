@@ -128,6 +128,9 @@ class ProductFamily:
     def stock_state_text(self) -> str:
         return STOCK_STATE_TEXT[self.stock_state]
 
+    # The label of "few left", whatever the state now (a badge shown and hidden live shows this).
+    low_stock_text = STOCK_STATE_TEXT["low"]
+
     @property
     def lowest_price(self):
         """The variant to quote a price from ("from 25.00 USD" when prices differ)."""
