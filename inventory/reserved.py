@@ -17,6 +17,7 @@ from .models import Reservation
 from .signals import hold_lapses_wanted
 
 FALLBACK_TEXT = "Reserved — may come back"
+SHORT_FALLBACK_TEXT = "reserved"
 
 
 def earliest_lapse(reservations) -> datetime | None:
@@ -55,11 +56,13 @@ def seconds_until(moment: datetime | None, now: datetime | None = None) -> int |
     return max(0, math.ceil((moment - (now or timezone.now())).total_seconds()))
 
 
-def back_in_text(seconds: int | None) -> str:
-    """ "Reserved — back in 4 min" (rounded up, at least 1: a lapsed hold comes back within moments)."""
+def back_in_text(seconds: int | None, *, short: bool = False) -> str:
+    """ "Reserved — back in 4 min" (rounded up, at least 1: a lapsed hold comes back within moments);
+    `short`, for a size picker's button already marked reserved: "back in 4 min"."""
     if seconds is None:
-        return FALLBACK_TEXT
-    return f"Reserved — back in {max(1, math.ceil(seconds / 60))} min"
+        return SHORT_FALLBACK_TEXT if short else FALLBACK_TEXT
+    text = f"back in {max(1, math.ceil(seconds / 60))} min"
+    return text if short else f"Reserved — {text}"
 
 
 def snapshot_with_lapse(snapshot: dict) -> dict:

@@ -9,10 +9,10 @@ register = template.Library()
 
 
 @register.simple_tag
-def reserved_back_in(shown, live_only: bool = False) -> str:
+def reserved_back_in(shown, live_only: bool = False, short: bool = False) -> str:
     """For a variant (Product) or a ProductFamily. Only a product all reserved asks when its holds lapse;
     `live_only` asks nothing and leaves the minutes to the live feed's first message (the scan page,
     whose turned-away buyers in a rush must cost no query more)."""
     seconds = None if live_only else seconds_until(lapse_of(shown))
-    return format_html('<span data-back-in data-back-in-seconds="{}">{}</span>',
-                       "" if seconds is None else seconds, back_in_text(seconds))
+    return format_html('<span data-back-in="{}" data-back-in-seconds="{}">{}</span>', "short" if short else "",
+                       "" if seconds is None else seconds, back_in_text(seconds, short=short))

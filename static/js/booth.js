@@ -201,7 +201,7 @@
       li.appendChild(document.createTextNode(" at " + row.store_name + ": "));
       if (row.sold_out) {
         var strong = document.createElement("strong");
-        strong.textContent = "sold out";
+        strong.textContent = row.state_text.toLowerCase();  // "sold out", or "reserved" while buyers hold the last
         li.appendChild(strong);
       } else {
         li.appendChild(document.createTextNode(row.available + " left (threshold " + row.low_stock_threshold + ")"));

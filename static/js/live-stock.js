@@ -267,15 +267,17 @@
     showBackIn(node);
   }
 
+  // As inventory/reserved.py writes them; data-back-in="short" where the element already says reserved.
   function showBackIn(node) {
+    var short = node.getAttribute("data-back-in") === "short";
     var at = parseFloat(node.getAttribute("data-back-at"));
     if (isNaN(at)) {
-      node.textContent = "Reserved — may come back";
+      node.textContent = short ? "reserved" : "Reserved — may come back";
       return;
     }
     // Rounded up, and never 0: a lapsed hold's units come back within moments (its session is expired first).
     var minutes = Math.max(1, Math.ceil((at - Date.now()) / 60000));
-    var text = "Reserved — back in " + minutes + " min";
+    var text = (short ? "" : "Reserved — ") + "back in " + minutes + " min";
     if (node.textContent !== text) {
       node.textContent = text;
     }
