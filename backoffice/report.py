@@ -33,6 +33,7 @@ from django.utils import timezone
 from common.money import money
 from common.times import store_zone
 from inventory.models import Product, StockMovement, Store
+from inventory.variants import variant_sort_key
 from payments.handover.selectors import sale_list
 from payments.models import Checkout, Order, StripeJob
 
@@ -156,8 +157,9 @@ def _other_changes(store: Store, start: datetime, end: datetime) -> list[tuple[s
 def _products_with_stock_left(store: Store, end: datetime) -> list[Product]:
     last = (StockMovement.objects.filter(product=OuterRef("pk"), created_at__lt=end)
             .order_by("-created_at", "-id").values("balance_after")[:1])
-    return list(Product.objects.filter(store=store).annotate(stock_left_at_end=Coalesce(Subquery(last), 0))
-                .order_by("name", "pk"))
+    products = Product.objects.filter(store=store).annotate(stock_left_at_end=Coalesce(Subquery(last), 0))
+    # Each product's sizes as people read them (S, M, L, XL), not as text sorts them.
+    return sorted(products, key=lambda p: (p.name, p.stripe_product_id, variant_sort_key(p)))
 
 
 def _add_sales(rows: dict[int, ProductDay], store: Store, start: datetime, end: datetime,

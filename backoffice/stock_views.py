@@ -10,6 +10,7 @@ ledger source, so a form sent twice changes stock once.
 import uuid
 
 from django.contrib import messages
+from django.db import transaction
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -59,17 +60,36 @@ def _key(request, errors: FormErrors) -> str | None:
         return None
 
 
-def _submit(request, errors: FormErrors, apply) -> tuple[HttpResponse | None, int]:
-    """Run `apply` (it records the change, says so, and returns where to go next) unless the form
-    has problems already. Otherwise, or when the stock refuses it, name the problems and answer
-    with 400 (bad input) or 409 (refused by the stock as it is now): (None, status)."""
-    status = 400
-    if not errors:
+# An operation names its lines' problems first and the stock's (units held for buyers, not enough
+# left) only for lines without any: trying the other lines again finds those too.
+MAX_TRIES = 3
+
+
+def _submit(request, errors: FormErrors, attempt, done) -> tuple[HttpResponse | None, int]:
+    """Run `attempt(skip)` (the inventory operation on the lines of products not in `skip`, or None
+    when none is left) and, if nothing is wrong, `done` with its outcome (say so, and where to go
+    next). Otherwise every problem shows at once: the lines still good are tried in a transaction
+    rolled back, again without the ones refused, so the stock's refusals are named with the input's.
+    Nothing changes then; the answer is 400 (bad input) or 409 (only refused by the stock as it is
+    now): (None, status)."""
+    status, skip = (400 if errors else 409), set()
+    for _ in range(MAX_TRIES):
         try:
-            return apply(), 200
+            with transaction.atomic():
+                outcome = attempt(skip)
+                if errors:
+                    transaction.set_rollback(True)
         except StockChangeRefused as refused:
             errors.add_refusals(refused.refusals)
-            status = 409 if isinstance(refused, StockConflict) else 400
+            status = 400 if status == 400 or not isinstance(refused, StockConflict) else 409
+            refused_now = {r.product_id for r in refused.refusals if r.product_id is not None} - skip
+            if not refused_now:
+                break
+            skip |= refused_now
+        else:
+            if not errors:
+                return done(outcome), 200
+            break
     messages.error(request, errors.summary())
     return None, status
 
@@ -119,29 +139,34 @@ def stocktake(request, store_id: str):
     def read(data, products, errors):
         return _count_lines(data, products, errors), _key(request, errors)
 
-    def count(store, lines_and_key):
+    def count(store, lines_and_key, skip):
         lines, key = lines_and_key
-        outcome = stocktake_record(store=store, lines=lines, key=key, actor=request.user)
-        _stocktake_messages(request, outcome, len(lines))
+        lines = [x for x in lines if x.product_id not in skip]
+        return stocktake_record(store=store, lines=lines, key=key or uuid.uuid4().hex, actor=request.user) if lines else None
+
+    def counted(store, lines_and_key, outcome):
+        _stocktake_messages(request, outcome, len(lines_and_key[0]))
         return redirect("backoffice:stocktake", store_id=store.pk)
 
-    return _booth_form(request, store_id, read=read, apply=count, template="backoffice/stocktake.html",
+    return _booth_form(request, store_id, read=read, apply=count, done=counted, template="backoffice/stocktake.html",
                        title="Count {store.name}", fields=("counted", "reason", "shown"), key=uuid.uuid4().hex,
                        reasons=[(r, StockMovement.Reason(r).label) for r in STOCKTAKE_REASONS])
 
 
-def _booth_form(request, store_id: str, *, read, apply, template: str, title: str, fields: tuple[str, ...],
+def _booth_form(request, store_id: str, *, read, apply, done, template: str, title: str, fields: tuple[str, ...],
                 **context):
     """A one-page form over a booth's products: on POST, `read` the lines (naming bad ones in the
-    errors), then `apply` them (see _submit); otherwise, or after a refusal, render the page."""
+    errors; a tuple whose first item is the good lines), `apply` them, and say it is `done` (see
+    _submit); otherwise, or after a refusal, render the page."""
     store, products = _booth(request, store_id)
     errors, data, status = FormErrors(products), {}, 200
     if request.method == "POST":
         data = request.POST
         read_out = read(data, products, errors)
-        done, status = _submit(request, errors, lambda: apply(store, read_out))
-        if done:
-            return done
+        answer, status = _submit(request, errors, lambda skip: apply(store, read_out, skip),
+                                 lambda outcome: done(store, read_out, outcome))
+        if answer:
+            return answer
     return render(request, template, page_context(
         request, title.format(store=store), store=store, errors=errors, rows=_rows(products, errors, data, *fields),
         **context), status=status)
@@ -197,16 +222,19 @@ def transfer(request):
         lines = _move_lines(request.POST, products, errors) if request.method == "POST" and not errors else []
         key = _key(request, errors) if request.method == "POST" else None
 
-        def move():
-            movements = stock_transfer(from_store=from_store, to_store=to_store, lines=lines, key=key,
-                                       actor=request.user)
+        def move(skip):
+            kept = [x for x in lines if x.product_id not in skip]
+            return stock_transfer(from_store=from_store, to_store=to_store, lines=kept, key=key or uuid.uuid4().hex,
+                                  actor=request.user) if kept else None
+
+        def moved(movements):
             moved = ", ".join(f"{m.delta} × {m.product.display_name}" for m in movements if m.delta > 0)
             messages.success(request, f"Moved from {from_store.name} to {to_store.name}: {moved}.")
             return redirect(f"{reverse('backoffice:transfer')}?from={from_store.pk}&to={to_store.pk}")
 
-        done, status = _submit(request, errors, move)
-        if done:
-            return done
+        answer, status = _submit(request, errors, move, moved)
+        if answer:
+            return answer
     return render(request, "backoffice/transfer.html", page_context(
         request, "Move stock between booths", stores=stores, from_store=from_store, to_store=to_store,
         key=uuid.uuid4().hex, errors=errors,
@@ -246,11 +274,18 @@ receive_index = _store_pick_view(permission="inventory.receive_stock", title="Re
 @require_http_methods(["GET", "POST"])
 def receive(request, store_id: str):
     def read(data, products, errors):
-        return _move_lines(data, products, errors), " ".join(data.get("reference", "").split())
+        lines, reference = _move_lines(data, products, errors), " ".join(data.get("reference", "").split())
+        if not lines and not reference:  # no line to try (which would name it): say it here, with the rest
+            errors.add(None, "Enter the supplier's reference (the delivery note's number).")
+        return lines, reference
 
-    def receive_delivery(store, lines_and_reference):
+    def receive_delivery(store, lines_and_reference, skip):
         lines, reference = lines_and_reference
-        outcome = delivery_receive(store=store, supplier_reference=reference, lines=lines, actor=request.user)
+        lines = [x for x in lines if x.product_id not in skip]
+        return delivery_receive(store=store, supplier_reference=reference, lines=lines, actor=request.user) if lines else None
+
+    def received(store, lines_and_reference, outcome):
+        reference = lines_and_reference[1]
         received = ", ".join(f"{m.delta} × {m.product.display_name}" for m in outcome.movements)
         if outcome.already_received:
             messages.warning(request, f"Delivery {reference} was already received ({received}): nothing changed.")
@@ -258,6 +293,7 @@ def receive(request, store_id: str):
             messages.success(request, f"Delivery {reference} received: {received}.")
         return redirect("backoffice:receive", store_id=store.pk)
 
-    return _booth_form(request, store_id, read=read, apply=receive_delivery, template="backoffice/receive.html",
+    return _booth_form(request, store_id, read=read, apply=receive_delivery, done=received,
+                       template="backoffice/receive.html",
                        title="Receive a delivery at {store.name}", fields=("quantity",),
                        reference=request.POST.get("reference", ""))

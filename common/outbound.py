@@ -38,7 +38,7 @@ def post_json(url: str, payload: dict, *, deadline_seconds: float, headers: dict
     """POST `payload` as JSON; returns the 2xx status. Raises OutboundRefused or OutboundFailed."""
     target = urlsplit(url)
     if target.scheme not in ("http", "https") or not target.hostname:
-        raise OutboundRefused(f"not an http(s) URL: {url!r}")
+        raise OutboundRefused(f"not an http or https URL: {url!r}")
     port = target.port or (443 if target.scheme == "https" else 80)
     deadline = time.monotonic() + deadline_seconds
     address = checked_address(target.hostname, port, allowed_networks=allowed_networks)

@@ -25,6 +25,7 @@ from .models import (LowStockAlert, LowStockAlertDelivery, Product, Reservation,
                      WaitlistEntry, WorkFailureNotice)
 from .services import product_link_pause, product_scan_code_renew, stock_increase, stock_set
 from .stock_csv import stock_csv_export
+from .variants import STOCK_STATE_TEXT, size_rank
 
 # Written only through services, never by ModelForm.save().
 SERVICE_FIELDS = ("inventory", "payment_link_paused")
@@ -75,7 +76,9 @@ class StockLevelFilter(admin.SimpleListFilter):
     parameter_name = "stock"
 
     def lookups(self, request, model_admin):
-        return [("sold_out", "Sold out"), ("low", "Low stock"), ("in_stock", "In stock")]
+        # The labels the pages use (one label per idea).
+        return [("sold_out", STOCK_STATE_TEXT["sold-out"]), ("low", STOCK_STATE_TEXT["low"]),
+                ("in_stock", STOCK_STATE_TEXT["ok"])]
 
     def queryset(self, request, queryset):
         # By what buyers can get (stock less units held by checkouts), as the pages show it.
@@ -145,6 +148,11 @@ class ProductAdmin(admin.ModelAdmin):
         products = super().get_queryset(request).with_availability()
         return products if request.user.is_superuser else products.filter(store__staff=request.user)
 
+    def get_ordering(self, request):
+        # Each product's sizes as people read them (S, M, L, XL): an expression, which `ordering`
+        # (checked against model fields) cannot hold.
+        return ("store__name", "name", "stripe_product_id", size_rank().asc(), "size", "colour")
+
     def get_fieldsets(self, request, obj=None):
         # Booth staff look at products without being able to change them: no Stripe or price section.
         if self.has_change_permission(request, obj):
@@ -172,7 +180,7 @@ class ProductAdmin(admin.ModelAdmin):
         # A product's store is in its URL, QR code and broadcast group: fixed once created.
         return (*self.readonly_fields, "store") if obj else self.readonly_fields
 
-    @admin.display(description="Size / colour", ordering="size")
+    @admin.display(description="Size / colour", ordering=size_rank())
     def variant(self, obj):
         return obj.variant_label or "—"
 

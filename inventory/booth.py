@@ -20,6 +20,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from common.lookups import or_404
+from common.times import local_time, store_zone
 from common.work import work_problems
 
 from . import selectors
@@ -82,11 +83,25 @@ def _dashboard_row(row: dict) -> dict:
     }
 
 
+def dashboard_zone(stores) -> str:
+    """The zone the dashboard's times are in: the booths' own when they share one (as at one event),
+    else the site's (TIME_ZONE), which the page then names."""
+    zones = {store.time_zone for store in stores}
+    return zones.pop() if len(zones) == 1 else settings.TIME_ZONE
+
+
+def _dashboard_in_zone(zone: str) -> dict:
+    # "Today" starts at midnight where the booths are, not at the server's midnight.
+    with timezone.override(store_zone(zone)):
+        return selectors.sales_dashboard()
+
+
 @staff_member_required
 @require_GET
 def staff_dashboard(request):
-    data = selectors.sales_dashboard()
     stores = list(selectors.store_list())
+    zone = dashboard_zone(stores)
+    data = _dashboard_in_zone(zone)
     context = {
         **admin.site.each_context(request),
         "title": "Sales dashboard",
@@ -97,6 +112,7 @@ def staff_dashboard(request):
         "stores": stores,
         "feeds": [stock_feed_path(store.pk) for store in stores],
         "work_problems": work_problem_banner(),
+        "dashboard_zone": zone,
     }
     return render(request, "inventory/dashboard.html", context)
 
@@ -121,9 +137,12 @@ def work_problem_banner() -> list[dict]:
 @require_GET
 @never_cache
 def staff_dashboard_json(request):
-    data = selectors.sales_dashboard()
+    zone = dashboard_zone(selectors.store_list())
+    data = _dashboard_in_zone(zone)
     return JsonResponse({
         "generated_at": data["generated_at"].isoformat(),
+        # As the page writes it (the booths' zone, the locale's clock): the browser's own zone may differ.
+        "generated_at_text": local_time(data["generated_at"], zone),
         "today_start": data["today_start"].isoformat(),
         "products": [_dashboard_row(row) for row in data["rows"]],
         "low_stock": [p.pk for p in data["low_stock"]],

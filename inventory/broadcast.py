@@ -6,6 +6,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 
+from .reserved import snapshot_with_lapse
 from .selectors import stock_snapshot
 from .signals import HoldFacts, stock_changed
 
@@ -30,7 +31,7 @@ def stock_after_commit(product_id: int, *, hold: HoldFacts | None = None) -> Non
 
 
 def stock_broadcast(product_id: int) -> None:
-    snapshot = stock_snapshot(product_id=product_id)
+    snapshot = snapshot_with_lapse(stock_snapshot(product_id=product_id))
     message = {"type": "stock.updated", **snapshot}
     layer = get_channel_layer()
     try:

@@ -6,6 +6,7 @@ from common.websockets import ReadOnlyFeedConsumer
 
 from . import selectors
 from .broadcast import product_group, store_group
+from .reserved import snapshot_with_lapse
 
 CLOSE_NO_SUCH_PAGE = 4404
 
@@ -37,4 +38,5 @@ class StockConsumer(ReadOnlyFeedConsumer):
 
     @database_sync_to_async
     def _snapshots(self, store_id: str, product_id: str | None) -> list[dict] | None:
-        return selectors.stock_snapshots_for_page(store_id=store_id, stripe_product_id=product_id)
+        snapshots = selectors.stock_snapshots_for_page(store_id=store_id, stripe_product_id=product_id)
+        return None if snapshots is None else [snapshot_with_lapse(s) for s in snapshots]

@@ -1,5 +1,6 @@
 import secrets
 import zoneinfo
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -128,6 +129,18 @@ class ProductQuerySet(models.QuerySet):
         return self.with_availability().filter(Q(is_low_stock=True) | Q(is_sold_out=True))
 
 
+def served_here(url: str) -> str:
+    """A picture among our own static files (the demo's, static/demo/, which Stripe holds by the
+    site's address as it was when the demo was seeded) as a path, so it shows whatever host and port
+    serve the page now; any other picture as it is."""
+    parts = urlsplit(url or "")
+    ours = {urlsplit(settings.SITE_URL).hostname, "127.0.0.1", "localhost"}
+    static_path = "/" + settings.STATIC_URL.lstrip("/")
+    if parts.scheme in ("http", "https") and parts.hostname in ours and parts.path.startswith(static_path):
+        return parts.path
+    return url
+
+
 PRODUCT_IMAGE_MAX_BYTES = 2 * 1024 * 1024
 # What an uploaded picture must start with: raster formats only (an SVG or HTML file could carry script).
 _IMAGE_SIGNATURES = {".png": (b"\x89PNG\r\n\x1a\n",), ".jpg": (b"\xff\xd8\xff",), ".jpeg": (b"\xff\xd8\xff",),
@@ -251,7 +264,7 @@ class Product(models.Model):
     @property
     def picture_url(self) -> str:
         """The uploaded picture, else Stripe's; "" when there is none."""
-        return self.image.url if self.image else self.image_url
+        return self.image.url if self.image else served_here(self.image_url)
 
     @property
     def qr_mode_in_force(self) -> str:

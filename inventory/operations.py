@@ -140,10 +140,10 @@ def delivery_receive(*, store: Store, supplier_reference: str, lines: list[MoveL
     Raises StockChangeRefused naming every bad line. Locks and triggers: those of stock_apply.
     """
     reference = " ".join((supplier_reference or "").split())
-    if not reference or len(reference) > MAX_REFERENCE:
-        raise StockChangeRefused([Refusal(None, "", f"enter the supplier's reference (1 to {MAX_REFERENCE} characters)")])
     products = _store_products(store, [x.product_id for x in lines])
     refusals, changes = [], []
+    if not reference or len(reference) > MAX_REFERENCE:  # named with the lines' problems: all at once
+        refusals.append(Refusal(None, "", f"enter the supplier's reference (1 to {MAX_REFERENCE} characters)"))
     for line in _merged(lines):
         product = products.get(line.product_id)
         if product is None:
@@ -153,8 +153,10 @@ def delivery_receive(*, store: Store, supplier_reference: str, lines: list[MoveL
         else:
             changes.append(StockChange(product.pk, reason=R.DELIVERY, delta=line.quantity,
                                        note=f"supplier reference {reference}"))
-    if refusals or not changes:
-        raise StockChangeRefused(refusals or [Refusal(None, "", "enter a quantity for at least one product")])
+    if not changes and not any(r.product_id for r in refusals):
+        refusals.append(Refusal(None, "", "enter a quantity for at least one product"))
+    if refusals:
+        raise StockChangeRefused(refusals)
     source = f"delivery:{reference}"
     if _received_before(source, changes, products):
         return DeliveryOutcome(movements=list(StockMovement.objects.filter(

@@ -36,3 +36,9 @@ demo_catalogue_wanted = Signal()
 
 # Sent after the transaction that opened a low-stock alert has committed; carries the alert id.
 low_stock_alert_opened = Signal()
+
+# Sent when a page or a broadcast says "Reserved — back in N min": carries hold_refs (the holds
+# in force on the products shown); each receiver returns {hold_ref: when the buyer's hold lapses}
+# for the holds it owns (a checkout's own deadline, earlier than its units' when Stripe's page
+# keeps them longer). Holds nobody answers for lapse when their reservation does.
+hold_lapses_wanted = Signal()

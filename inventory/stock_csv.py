@@ -34,6 +34,7 @@ from .exceptions import StockChangeRefused
 from .models import Product, StockImport, StockMovement
 from .operations import MAX_UNITS
 from .services import StockChange, stock_apply
+from .variants import variant_sort_key
 
 COLUMNS = ("store", "product", "name", "stock", "low_stock_threshold", "tags", "attributes", "size", "colour")
 REQUIRED = ("store", "product")
@@ -152,7 +153,7 @@ def stock_csv_parse(content: bytes) -> list[CsvRow]:
             if not any(v.strip() for v in values):
                 continue
             if len(values) != len(header):
-                errors.append(f"line {reader.line_num}: {len(values)} field(s), but the header names {len(header)}")
+                errors.append(f"line {reader.line_num}: {words.fields(len(values))}, but the header names {len(header)}")
             elif len(raw) >= MAX_ROWS:
                 raise CsvImportRefused([f"more than {MAX_ROWS:,} rows: split the file"])
             else:
@@ -177,12 +178,12 @@ def _header(reader) -> list[str]:
         raise CsvImportRefused([f"line 1: not valid CSV ({exc})"]) from None
     problems = []
     if unknown := [name for name in header if name not in COLUMNS]:
-        problems.append(f"line 1: unknown column(s) {', '.join(repr(n) for n in unknown)}; "
+        problems.append(f"line 1: unknown {words.column_names([repr(n) for n in unknown])}; "
                         f"the columns are {','.join(COLUMNS)}")
     if twice := sorted({name for name in header if header.count(name) > 1}):
-        problems.append(f"line 1: column(s) named twice: {', '.join(twice)}")
+        problems.append(f"line 1: {words.column_names(twice)} named twice")
     if missing := [name for name in REQUIRED if name not in header]:
-        problems.append(f"line 1: missing column(s) {', '.join(missing)}")
+        problems.append(f"line 1: missing {words.column_names(missing)}")
     if problems:
         raise CsvImportRefused(problems)
     return header
@@ -301,7 +302,8 @@ def stock_csv_export(*, store_ids: list[str] | None = None, product_ids: list[in
     out = io.StringIO()
     writer = csv_writer(out)
     writer.writerow(COLUMNS)
-    for p in products.order_by("store_id", "stripe_product_id", "size", "colour"):
+    # Sizes as people read them (S, M, L, XL), not as text sorts them (L, M, S, XL).
+    for p in sorted(products, key=lambda p: (p.store_id, p.stripe_product_id, variant_sort_key(p))):
         writer.writerow([p.store_id, p.stripe_product_id, p.display_name, p.inventory, p.low_stock_threshold,
                          ";".join(str(t) for t in p.tags or []),
                          json.dumps(p.attributes or {}, ensure_ascii=False, sort_keys=True), p.size, p.colour])

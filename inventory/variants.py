@@ -10,6 +10,8 @@ import re
 from dataclasses import dataclass
 from functools import cached_property
 
+from django.db.models import Case, IntegerField, Q, Value, When
+
 # One label per idea, wherever stock is shown (pages, booth screen, dashboard, broadcasts).
 STOCK_STATE_TEXT = {"sold-out": "Sold out", "reserved": "Reserved", "low": "Only a few left", "ok": "In stock"}
 
@@ -35,6 +37,17 @@ def size_sort_key(size: str) -> tuple:
 
 def variant_sort_key(product) -> tuple:
     return (size_sort_key(product.size), product.colour.casefold(), product.stripe_price_id)
+
+
+def size_rank():
+    """size_sort_key's order for the database (ORDER BY, the admin's lists), from the same sizes:
+    no size, then letter sizes in order, then numbers, then other text (order by `size` after it)."""
+    letters = []
+    for rank, size in enumerate(LETTER_SIZES):
+        spellings = [size] + [alias for alias, same in _SIZE_ALIASES.items() if same == size]
+        letters.append(When(Q(*[Q(size__iexact=s) for s in spellings], _connector=Q.OR), then=Value(100 + rank)))
+    return Case(When(size="", then=Value(0)), *letters,
+                When(size__regex=_NUMBER.pattern, then=Value(200)), default=Value(300), output_field=IntegerField())
 
 
 def variant_label(*, size: str, colour: str) -> str:
@@ -114,6 +127,9 @@ class ProductFamily:
     @property
     def stock_state_text(self) -> str:
         return STOCK_STATE_TEXT[self.stock_state]
+
+    # The label of "few left", whatever the state now (a badge shown and hidden live shows this).
+    low_stock_text = STOCK_STATE_TEXT["low"]
 
     @property
     def lowest_price(self):

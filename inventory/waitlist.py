@@ -14,6 +14,7 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from common import words
 from common.buyers import Buyer
 from common.clients import client_lock
 
@@ -81,7 +82,7 @@ def waitlist_notify(*, product_id: int) -> int:
         except OSError as exc:  # smtplib's errors are OSErrors; the entry stays waiting
             failed.append(exc)
     if failed:
-        raise WaitlistMailFailed(f"{len(failed)} waitlist mail(s) for {product} not sent: {failed[0]}") from failed[0]
+        raise WaitlistMailFailed(f"{words.mails(len(failed))} to the waitlist for {product} not sent: {failed[0]}") from failed[0]
     return sent
 
 

@@ -4,10 +4,11 @@ from django.dispatch import receiver
 
 from common.ringing import BELL_TTL_MS, bell_not_yet_rung, ring
 from common.work import work_bell_register
-from inventory.signals import HoldFacts, demo_catalogue_wanted, reconcile_requested, stock_moved
+from inventory.signals import HoldFacts, demo_catalogue_wanted, hold_lapses_wanted, reconcile_requested, stock_moved
 
 from . import tasks
 from .audit import unfinished_purchase_work
+from .checkout.hold_lapses import checkout_hold_lapses
 from .offline.catalogue import demo_catalogue_import
 from .scan.remembered import scans_forget
 from .work.bells import purchases_recorded, stripe_work_recorded
@@ -58,3 +59,8 @@ def demo_catalogue_from_offline_stripe(sender, store_id: str, catalogue: list[di
 @receiver(reconcile_requested)
 def reconcile_purchase_work(sender, older_than, **kwargs) -> list[str]:
     return unfinished_purchase_work(older_than=older_than)
+
+
+@receiver(hold_lapses_wanted)
+def hold_lapses_of_checkouts(sender, hold_refs: list[str], **kwargs) -> dict:
+    return checkout_hold_lapses(hold_refs=hold_refs)

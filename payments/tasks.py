@@ -10,6 +10,7 @@ from datetime import timedelta
 from celery import shared_task
 from django.conf import settings
 
+from common import words
 from common.ringing import bell_heard, ring
 from common.work import work_sweep
 
@@ -28,7 +29,7 @@ def fulfilment_wake() -> str:
     applied = intake_drain(seconds=settings.DRAIN_SECONDS, batch_size=settings.FULFILMENT_BATCH_SIZE)
     if intake_waiting():
         ring(fulfilment_wake)
-    return f"applied {applied} event(s)"
+    return f"applied {words.events(applied)}"
 
 
 @shared_task(ignore_result=True)
@@ -41,7 +42,7 @@ def settlement_wake() -> str:
     due_in = settlement_next_due_in()
     if due_in is not None and not settings.CELERY_TASK_ALWAYS_EAGER:
         ring_settlement_later(countdown=max(due_in, 0.1))
-    return f"ran {ran} job(s)"
+    return f"ran {words.jobs(ran)}"
 
 
 @shared_task(ignore_result=True)
@@ -59,8 +60,8 @@ def checkouts_sweep() -> str:
     expired = holds_release_expired()
     sessions = held_sessions_lapsed_record()
     lapsing = checkouts_follow_lapsing()
-    return (f"released {len(expired)} hold(s), expiring {sessions} session(s), "
-            f"following {lapsing} lapsing checkout(s)")
+    return (f"released {words.holds(len(expired))}, expiring {words.sessions(sessions)}, "
+            f"following {words.checkouts(lapsing)} about to lapse")
 
 
 @shared_task(ignore_result=True)

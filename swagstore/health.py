@@ -15,6 +15,8 @@ from django.db import DatabaseError, connection
 from django.db.migrations.executor import MigrationExecutor
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
+from common import words
+
 from .metrics import metrics_view
 
 REDIS_TIMEOUT_SECONDS = 2.0
@@ -64,7 +66,7 @@ def _migrations_problem() -> str:
     executor = MigrationExecutor(connection)
     plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
     if plan:
-        return f"{len(plan)} migration(s) not applied (run the release step: manage.py migrate)"
+        return f"{words.migrations(len(plan))} not applied (run the release step: manage.py migrate)"
     _migrations_seen_applied = True
     return ""
 

@@ -17,6 +17,7 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from common import words
 from inventory.catalogue import (CatalogueConflict, CataloguePlan, NewLink, PlannedVariant, catalogue_apply,
                                  catalogue_plan)
 from inventory.models import Product, Store
@@ -45,8 +46,8 @@ class ImportReport:
         return bool(self.created or self.updated or self.links_created or self.links_retired)
 
     def lines(self) -> list[str]:
-        lines = [f"{self.store_id}: {len(self.created)} variant(s) created, {len(self.updated)} updated, "
-                 f"{self.unchanged} unchanged; {self.links_created} Payment Link(s) created."]
+        lines = [f"{self.store_id}: {words.variants(len(self.created))} created, {len(self.updated)} updated, "
+                 f"{self.unchanged} unchanged; {words.payment_links(self.links_created)} created."]
         lines += [f"  + {name}" for name in self.created]
         lines += [f"  ~ {name}" for name in self.updated]
         lines += [f"  Switched off the old Payment Link {link} (its price was archived): print the QR sheet again."

@@ -2,7 +2,7 @@
 
 A buyer is sent to Stripe only once their units are held, so in a burst for the last units the
 others are turned away before they pay: no refunds, no cancelled authorisations. Our hold is
-short (HELD_CHECKOUT_HOLD_MINUTES) but Stripe keeps a session payable for at least 30 minutes, so
+short (CHECKOUT_HOLD_MINUTES) but Stripe keeps a session payable for at least 30 minutes, so
 the units stay reserved until Stripe's own deadline (plus a margin): a hold is released only when
 Stripe says its session can no longer complete (payments/fulfilment/held.py decides; the sweeper
 expires lapsed sessions through settlement).
@@ -60,7 +60,7 @@ def held_checkout_start(*, product: Product, quantity: int, buyer: Buyer, challe
     session_until = now + timedelta(minutes=settings.HELD_CHECKOUT_SESSION_MINUTES)
     checkout = checkout_reserve(
         lines=[CheckoutRequestLine(product.pk, quantity)], buyer=buyer, challenge_solved=challenge_solved,
-        expires_at=now + timedelta(minutes=settings.HELD_CHECKOUT_HOLD_MINUTES),
+        expires_at=now + timedelta(minutes=settings.CHECKOUT_HOLD_MINUTES),
         units_held_until=session_until + timedelta(minutes=settings.HELD_CHECKOUT_GRACE_MINUTES), products=[product],
         ready_session=session_pool_claimer(product=product, quantity=quantity))
     if checkout.checkout_session_id:  # a pooled session: Stripe was asked long before this buyer came

@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from common import metrics
+from common import metrics, words
 from common.buyers import Buyer
 from inventory import selectors as inventory_selectors
 from inventory.exceptions import InsufficientStock
@@ -115,7 +115,7 @@ def checkout_reserve(*, lines: list[CheckoutRequestLine], buyer: Buyer, expires_
     wanted_ids = [x.product_id for x in lines]
     products = {p.pk: p for p in (products or inventory_selectors.products_by_ids(product_ids=wanted_ids))}
     if missing := set(wanted_ids) - set(products):
-        raise CheckoutRefused(f"Unknown product id(s): {sorted(missing)}.")
+        raise CheckoutRefused(f"Unknown {words.product_ids(sorted(missing))}.")
     if unpriced := sorted(p.display_name for p in products.values() if p.unit_amount <= 0):
         raise CheckoutRefused(f"Not for sale here, no price set: {', '.join(unpriced)}.")
     if len({p.store_id for p in products.values()}) > 1 or len({p.currency for p in products.values()}) > 1:

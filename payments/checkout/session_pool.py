@@ -33,6 +33,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from common import words
 from inventory.models import Product, QrMode
 
 from ..gateway import GatewayError, GatewayRejected, get_gateway
@@ -97,7 +98,7 @@ def session_pools_fill() -> str:
     held = Q(qr_mode=QrMode.HELD_CHECKOUT) | Q(qr_mode="", store__qr_mode=QrMode.HELD_CHECKOUT)
     ids = Product.objects.filter(held | Q(pooled_sessions__isnull=False)).distinct().values_list("pk", flat=True)
     done = [session_pool_fill(product_id=pid) for pid in sorted(ids)]
-    return f"{len(done)} pool(s): " + "; ".join(done) if done else "no pools"
+    return f"{words.pools(len(done))}: " + "; ".join(done) if done else "no pools"
 
 
 def session_pool_fill(*, product_id: int) -> str:

@@ -19,7 +19,7 @@ from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 from djstripe.models import Event
 
-from common import metrics
+from common import metrics, words
 from common.ids import uuid_or_none
 from common.work import work_quarantine, work_tries_record
 from inventory import selectors as inventory_selectors
@@ -126,7 +126,7 @@ def _report_batch(intakes: list[IntakeEvent], done: list[int], started: float) -
     """One line per committed batch: how many events, which (first and last, in Stripe's order), how long."""
     ms = round((time.monotonic() - started) * 1000, 1)
     first, last = intakes[0].event_id, intakes[-1].event_id
-    log.info("fulfilment batch of %d event(s) %s..%s applied (%d done) in %.1f ms", len(intakes), first, last,
+    log.info("fulfilment batch of %s %s..%s applied (%d done) in %.1f ms", words.events(len(intakes)), first, last,
              len(done), ms, extra={"events": len(intakes), "done": len(done), "first_event_id": first,
                                    "last_event_id": last, "duration_ms": ms})
     metrics.FULFILMENT_BATCHES.inc()

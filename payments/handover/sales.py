@@ -3,6 +3,8 @@
 from dataclasses import dataclass
 from datetime import datetime
 
+from inventory.variants import variant_sort_key
+
 from ..models import Checkout, Order
 
 # Which records are sales the buyer may collect, and which are sales whose money went back.
@@ -67,9 +69,10 @@ def sale_of(record: Order | Checkout) -> Sale:
     is_order = isinstance(record, Order)
     store = record.store
     state = _state(record)
+    # A sale of several sizes lists them as people read them (S, M, L, XL).
     lines = tuple(SaleLine(name=line.product.name, size=line.product.size, colour=line.product.colour,
                            quantity=line.quantity)
-                  for line in record.lines.all())
+                  for line in sorted(record.lines.all(), key=lambda x: (x.product.name, variant_sort_key(x.product))))
     return Sale(
         kind="order" if is_order else "checkout", pk=str(record.pk), receipt_code=record.receipt_code,
         receipt_code_display=record.receipt_code_display,

@@ -65,6 +65,8 @@
     booth.addEventListener("swagstore:stock-shown", refresh);
     setInterval(refresh, WINDOW_SLIDE_MS);
 
+    fitBoard(booth);
+
     var fullscreen = document.querySelector("[data-fullscreen]");
     if (fullscreen && document.fullscreenEnabled) {
       fullscreen.hidden = false;
@@ -72,6 +74,89 @@
         document.documentElement.requestFullscreen().catch(function () {});
       });
     }
+  }
+
+  /* ---- the board on one screen: tiles scaled to fit, paged when they would be too small ---- */
+
+  // Below this a tile's stock number no longer reads from a few metres away (booth.css scales the
+  // type with the tile's smaller side): then the board shows the tiles a screenful at a time.
+  var TILE_MIN_WIDTH = 280;
+  var TILE_MIN_HEIGHT = 230;
+  var PAGE_MS = 8000;
+
+  // The columns × rows that make `count` tiles largest in width × height (a tile reads best about
+  // as wide as tall, so its size is its smaller side, height weighed a little up).
+  function bestGrid(count, width, height, gap) {
+    var best = null;
+    for (var columns = 1; columns <= count; columns++) {
+      var rows = Math.ceil(count / columns);
+      var w = (width - gap * (columns - 1)) / columns;
+      var h = (height - gap * (rows - 1)) / rows;
+      var size = Math.min(w, h * 1.2);
+      if (!best || size > best.size) {
+        best = { columns: columns, rows: rows, w: w, h: h, size: size };
+      }
+    }
+    return best;
+  }
+
+  function fits(grid) {
+    return grid.w >= TILE_MIN_WIDTH && grid.h >= TILE_MIN_HEIGHT;
+  }
+
+  function fitBoard(booth) {
+    var board = booth.querySelector("[data-booth-board]");
+    var pageLabel = booth.querySelector("[data-booth-page]");
+    if (!board) {
+      return;
+    }
+    var tiles = Array.prototype.slice.call(board.children);
+    var pages = [tiles];
+    var shown = 0;
+    var timer = null;
+
+    function showPage(index) {
+      shown = index % pages.length;
+      tiles.forEach(function (tile) { tile.hidden = pages[shown].indexOf(tile) < 0; });
+      board.setAttribute("data-page", String(shown + 1));
+      board.setAttribute("data-pages", String(pages.length));
+      if (pageLabel) {
+        pageLabel.hidden = pages.length < 2;
+        pageLabel.textContent = "Page " + (shown + 1) + " of " + pages.length;
+      }
+    }
+
+    function layout() {
+      document.body.setAttribute("data-board-fitted", "");
+      board.setAttribute("data-fitted", "");
+      var box = board.getBoundingClientRect();
+      var gap = parseFloat(getComputedStyle(board).rowGap) || 0;
+      var perPage = tiles.length;
+      var grid = bestGrid(perPage, box.width, box.height, gap);
+      while (perPage > 1 && !fits(grid)) {
+        perPage -= 1;
+        grid = bestGrid(perPage, box.width, box.height, gap);
+      }
+      // As many pages as needed, the tiles shared out evenly (7 on 2 pages: 4 and 3, not 6 and 1).
+      var count = Math.max(1, Math.ceil(tiles.length / perPage));
+      var each = Math.ceil(tiles.length / count);
+      grid = bestGrid(each, box.width, box.height, gap);
+      board.style.setProperty("--booth-columns", String(grid.columns));
+      board.style.setProperty("--booth-rows", String(grid.rows));
+      pages = [];
+      for (var i = 0; i < tiles.length; i += each) {
+        pages.push(tiles.slice(i, i + each));
+      }
+      showPage(Math.min(shown, pages.length - 1));
+      clearInterval(timer);
+      if (pages.length > 1) {
+        timer = setInterval(function () { showPage(shown + 1); }, PAGE_MS);
+      }
+      board.setAttribute("data-layout", grid.columns + "x" + grid.rows);
+    }
+
+    layout();
+    window.addEventListener("resize", debounce(layout, 150));
   }
 
   /* ---- staff dashboard ---- */
@@ -116,7 +201,7 @@
       li.appendChild(document.createTextNode(" at " + row.store_name + ": "));
       if (row.sold_out) {
         var strong = document.createElement("strong");
-        strong.textContent = "sold out";
+        strong.textContent = row.state_text.toLowerCase();  // "sold out", or "reserved" while buyers hold the last
         li.appendChild(strong);
       } else {
         li.appendChild(document.createTextNode(row.available + " left (threshold " + row.low_stock_threshold + ")"));
@@ -154,7 +239,7 @@
       renderLowStock(root, data);
       if (updated) {
         updated.setAttribute("datetime", data.generated_at);
-        updated.textContent = new Date(data.generated_at).toLocaleTimeString();
+        updated.textContent = data.generated_at_text;  // the booths' zone, not this browser's
       }
       root.setAttribute("data-dashboard-refreshed", String(Date.now()));
     }

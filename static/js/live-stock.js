@@ -10,7 +10,10 @@
  *   [data-stock-count]       gets the stock number;
  *   [data-show-when="…"]     is shown or hidden: in-stock, sold-out, low-stock, payable, unavailable
  *                            (not payable although not sold out: link switched off);
- *   [data-disable-when="sold-out"]  is disabled while sold out (a size picker's option).
+ *   [data-disable-when="sold-out"]  is disabled while sold out (a size picker's option);
+ *   [data-back-in]           "Reserved — back in N min": counted down here from the message's
+ *                            back_at (when the earliest buyer's hold lapses; the server renders
+ *                            data-back-in-seconds), every few seconds, on this browser's clock.
  * The element itself carries data-available / data-sold-out / data-low-stock / data-payable, which
  * the CSS styles from and which this script reads to know what the page shows now.
  *
@@ -24,6 +27,7 @@
   "use strict";
 
   var ANNOUNCE_BATCH_MS = 400;
+  var BACK_IN_TICK_MS = 5000;
   var STATUS_TEXT = {
     connecting: "connecting…",
     live: "live",
@@ -37,6 +41,7 @@
   var announcer = document.querySelector("[data-live-announcer]");
 
   wirePrintButtons();
+  startBackInCountdown();
 
   var path = body.getAttribute("data-live-stock-path");
   if (!path || !("WebSocket" in window) || !window.swagstore) {
@@ -55,7 +60,7 @@
     };
   }
 
-  function stateFromMessage(msg) {
+  function stateFromMessage(msg, asOf) {
     // Every figure and flag comes derived from the server (inventory/selectors.py): shown, never re-derived.
     return {
       available: parseInt(msg.available, 10) || 0,
@@ -63,6 +68,9 @@
       reserved: Boolean(msg.reserved),
       lowStock: Boolean(msg.low_stock),
       payable: Boolean(msg.payable),
+      // Seconds from the message's reading to the earliest hold's lapse: on the server's clock both,
+      // so a phone whose clock is off still counts the right minutes.
+      backIn: typeof msg.back_at === "number" && typeof asOf === "number" ? msg.back_at - asOf : null,
     };
   }
 
@@ -101,6 +109,11 @@
     owned(el, '[data-disable-when="sold-out"]').forEach(function (node) {
       node.disabled = state.soldOut;
     });
+    if (state.reserved) {
+      owned(el, "[data-back-in]").forEach(function (node) {
+        setBackIn(node, state.backIn);
+      });
+    }
   }
 
   function describeChange(name, before, after) {
@@ -147,10 +160,10 @@
     var familyFresh = wholes.length && !isOlderThanShown("product:" + msg.product, msg);
     var change = "";
     if (variantFresh) {
-      change = show(ones, stateFromMessage(msg), msg);
+      change = show(ones, stateFromMessage(msg, msg.as_of), msg);
     }
     if (familyFresh) {
-      var familyChange = show(wholes, stateFromMessage(msg.family || msg), msg);
+      var familyChange = show(wholes, stateFromMessage(msg.family || msg, msg.as_of), msg);
       change = change || familyChange;  // a size's own news says more than the product's total
     }
     if (change) {
@@ -242,6 +255,43 @@
   }
 
   window.swagstore.openFeed(path, { onMessage: applyStock, onState: onState });
+
+  /* ---- "Reserved — back in N min" ---- */
+
+  function setBackIn(node, seconds) {
+    if (typeof seconds === "number" && isFinite(seconds)) {
+      node.setAttribute("data-back-at", String(Date.now() + Math.max(0, seconds) * 1000));
+    } else {
+      node.removeAttribute("data-back-at");
+    }
+    showBackIn(node);
+  }
+
+  // As inventory/reserved.py writes them; data-back-in="short" where the element already says reserved.
+  function showBackIn(node) {
+    var short = node.getAttribute("data-back-in") === "short";
+    var at = parseFloat(node.getAttribute("data-back-at"));
+    if (isNaN(at)) {
+      node.textContent = short ? "reserved" : "Reserved — may come back";
+      return;
+    }
+    // Rounded up, and never 0: a lapsed hold's units come back within moments (its session is expired first).
+    var minutes = Math.max(1, Math.ceil((at - Date.now()) / 60000));
+    var text = (short ? "" : "Reserved — ") + "back in " + minutes + " min";
+    if (node.textContent !== text) {
+      node.textContent = text;
+    }
+  }
+
+  function startBackInCountdown() {
+    document.querySelectorAll("[data-back-in]").forEach(function (node) {
+      var seconds = node.getAttribute("data-back-in-seconds");
+      setBackIn(node, seconds === null || seconds === "" ? null : parseFloat(seconds));
+    });
+    setInterval(function () {
+      document.querySelectorAll("[data-back-in]").forEach(showBackIn);
+    }, BACK_IN_TICK_MS);
+  }
 
   /* ---- print buttons (QR sheet) ---- */
 

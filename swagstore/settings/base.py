@@ -247,11 +247,12 @@ STRIPE_API_VERSION = "2024-06-20"
 if STRIPE_API_BASE:
     STRIPE_API_HOST = STRIPE_API_BASE
 DJSTRIPE_FOREIGN_KEY_TO_FIELD = "id"
-CHECKOUT_HOLD_MINUTES = env.int("CHECKOUT_HOLD_MINUTES", default=15)
+# How long a buyer's hold lasts, whichever way they pay (our checkout page, or a QR buyer's held
+# checkout before Stripe's page): one idea, one setting, and the words on the pages come from it.
+CHECKOUT_HOLD_MINUTES = env.int("CHECKOUT_HOLD_MINUTES", default=10)
 # Held checkout (QR buyers, payments/checkout/held.py): the buyer's hold, then Stripe's session,
 # which Stripe keeps open at least 30 minutes; the units stay held until the session's deadline
 # plus a margin, and are released earlier only once Stripe has expired the session.
-HELD_CHECKOUT_HOLD_MINUTES = env.int("HELD_CHECKOUT_HOLD_MINUTES", default=10)
 HELD_CHECKOUT_SESSION_MINUTES = env.int("HELD_CHECKOUT_SESSION_MINUTES", default=31)
 HELD_CHECKOUT_GRACE_MINUTES = env.int("HELD_CHECKOUT_GRACE_MINUTES", default=5)
 if not 30 < HELD_CHECKOUT_SESSION_MINUTES <= 24 * 60:

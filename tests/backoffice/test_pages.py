@@ -77,6 +77,27 @@ def test_a_bad_count_shows_why_and_changes_nothing(staff_client, hall_a, fields,
     assert not StockMovement.objects.filter(source__startswith="stocktake:").exists()
 
 
+def test_a_count_with_several_problems_names_them_all_at_once(staff_client, hall_a):
+    # given: a tee with 2 units held for a buyer, a mug and a cap
+    tee, mug, cap = product_in(hall_a, 10, name="Tee"), product_in(hall_a, 4, name="Mug"), product_in(hall_a, 3, name="Cap")
+    stock_reserve_lines(lines=[StockLine(tee.pk, 2)], hold_ref="chk_many",
+                        expires_at=timezone.now() + timedelta(minutes=5))
+    url = reverse("backoffice:stocktake", args=[hall_a.pk])
+
+    # when: a word for the mug, "lost" for more caps than in stock, and fewer tees than are held
+    data = form_data(staff_client.get(url), "stocktake-form", **{
+        f"counted-{mug.pk}": "four", f"counted-{cap.pk}": 5, f"reason-{cap.pk}": "lost", f"counted-{tee.pk}": 1})
+    response = staff_client.post(url, data)
+
+    # then: one answer names all three, each next to its line, and nothing changed
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert "“four” is not a count" in page and "explains missing units" in page and "held for buyers" in page
+    assert "3 problems to fix below" in " ".join(messages_of(response))
+    assert [stock_of(p) for p in (tee, mug, cap)] == [10, 4, 3]
+    assert not StockMovement.objects.filter(source__startswith="stocktake:").exists()
+
+
 def test_an_unknown_booth_is_a_404(staff_client):
     assert staff_client.get(reverse("backoffice:stocktake", args=["store_nowhere"])).status_code == 404
     assert staff_client.get(reverse("backoffice:receive", args=["store_nowhere"])).status_code == 404
@@ -157,6 +178,20 @@ def test_a_delivery_without_reference_or_quantity_is_refused(staff_client, hall_
     assert "at least one product" in no_quantity.content.decode()
     assert "is not a quantity" in bad_quantity.content.decode()
     assert stock_of(tee) == 2
+
+
+def test_a_delivery_with_several_problems_names_them_all_at_once(staff_client, hall_a):
+    tee, mug = product_in(hall_a, 2, name="Tee"), product_in(hall_a, 2, name="Mug")
+    url = reverse("backoffice:receive", args=[hall_a.pk])
+
+    # no reference, a word for the tee, too many mugs
+    response = staff_client.post(url, form_data(staff_client.get(url), "receive-form", **{
+        f"quantity-{tee.pk}": "lots", f"quantity-{mug.pk}": 10_000_000}))
+
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert "supplier&#x27;s reference" in page and "“lots” is not a quantity" in page and "whole number from 1" in page
+    assert (stock_of(tee), stock_of(mug)) == (2, 2)
 
 
 # --- CSV ------------------------------------------------------------------------------------------

@@ -93,3 +93,62 @@ def test_staff_dashboard_from_the_admin_index_updates_live(server, browser, stor
         screenshot(page, "dashboard.png")
     finally:
         staff.close()
+
+
+# Where each shown tile, and the stock number inside it, sits against the viewport and the tile.
+TILES_ON_SCREEN = """() => {
+    const view = {w: window.innerWidth, h: window.innerHeight};
+    const inside = (r, box) => r.left >= box.left - 0.5 && r.top >= box.top - 0.5
+        && r.right <= box.right + 0.5 && r.bottom <= box.bottom + 0.5 && r.width > 0 && r.height > 0;
+    const screen = {left: 0, top: 0, right: view.w, bottom: view.h};
+    const tiles = [...document.querySelectorAll('.booth-tile')].filter(t => !t.hidden);
+    return {
+        shown: tiles.map(t => t.getAttribute('data-stock-variant')),
+        offScreen: tiles.filter(t => !inside(t.getBoundingClientRect(), screen)).map(t => t.textContent.trim().slice(0, 40)),
+        clipped: tiles.filter(t => [...t.querySelectorAll('.booth-name, .booth-stock, .booth-sold-out, .booth-sales')]
+            .filter(n => !n.hidden).some(n => !inside(n.getBoundingClientRect(), t.getBoundingClientRect())))
+            .map(t => t.textContent.trim().slice(0, 40)),
+        scrolls: document.documentElement.scrollHeight > view.h || document.documentElement.scrollWidth > view.w,
+        page: document.querySelector('[data-booth-board]').getAttribute('data-page'),
+        pages: Number(document.querySelector('[data-booth-board]').getAttribute('data-pages')),
+    };
+}"""
+
+
+@pytest.mark.parametrize("width,height,products,paged", [
+    (1366, 768, 5, False), (1920, 1080, 8, False),  # two rows, scaled to fit
+    (1366, 768, 14, True), (1920, 1080, 24, True),  # too many to read on one screen: pages
+])
+def test_booth_board_shows_every_tile_without_scrolling(server, browser, store, width, height, products, paged):
+    # given: more products than one row holds (and, for the bigger counts, than one screen holds)
+    made = [stocked_product(store, 3 + i, name=f"Conference hoodie, organic cotton {i}" if i % 3 == 0 else f"Mug {i}",
+                            low_stock_threshold=4, size="XL" if i % 2 else "")
+            for i in range(products)]
+    screen = browser.new_context(viewport={"width": width, "height": height})
+    try:
+        page = screen.new_page()
+        page.clock.install()
+        page.goto(server.url + reverse("inventory:booth_screen", args=[store.pk]))
+        page.wait_for_selector("[data-booth-board][data-fitted]")
+
+        # when: the board has turned through all its pages
+        seen: set[str] = set()
+        first = page.evaluate(TILES_ON_SCREEN)
+        for turn in range(max(first["pages"], 1)):
+            state = page.evaluate(TILES_ON_SCREEN)
+            # then: every tile shown is whole, on screen, with its name, number and sales inside it
+            assert not state["scrolls"], (width, height, state)
+            assert state["offScreen"] == [], state
+            assert state["clipped"] == [], state
+            seen.update(state["shown"])
+            screenshot(page, f"booth-{width}x{height}-{products}-page{turn + 1}.png")
+            page.clock.fast_forward(8_100)
+            page.wait_for_function(f"document.querySelector('[data-booth-board]').getAttribute('data-page') "
+                                   f"!== '{state['page']}' || {state['pages']} === 1")
+        # and every product appeared on some page; one screen was enough while it could be
+        assert seen == {str(p.pk) for p in made}
+        assert (first["pages"] > 1) == paged, first
+        if first["pages"] > 1:
+            assert page.locator("[data-booth-page]").text_content().startswith("Page ")
+    finally:
+        screen.close()

@@ -246,6 +246,37 @@ def test_dashboard_page_renders_rows_warnings_and_live_feeds_for_staff(client, b
     assert reverse("inventory:booth_screen", args=[booth.id]) in {a.attrs.get("href") for a in doc.find_all("a")}
 
 
+def test_dashboard_times_are_the_booths_own(client, booth, staff, make_product):
+    # given: the only booth is in New York, the server in UTC
+    booth.time_zone = "America/New_York"
+    booth.save(update_fields=["time_zone"])
+    make_product(store=booth, name="Tee", inventory=10)
+    client.force_login(staff)
+
+    # when
+    response = client.get(DASHBOARD)
+    data = client.get(DASHBOARD_JSON).json()
+
+    # then: today starts at New York's midnight, and the page says whose clock it reads
+    doc = page(response)
+    start = doc.find_all("time")[0].attrs["datetime"]
+    assert start.endswith("T00:00:00-05:00"), start
+    assert data["today_start"].endswith("T00:00:00-05:00")
+    assert data["generated_at_text"].endswith(("AM", "PM")), data  # the locale's clock, in New York
+    assert "Times in America/New_York" in doc.text()
+    assert "Times in UTC" not in doc.text()
+
+
+def test_dashboard_names_the_site_zone_when_booths_differ(client, booth, staff, make_store):
+    make_store(name="Hall C").__class__.objects.filter(name="Hall C").update(time_zone="Europe/Berlin")
+    client.force_login(staff)
+
+    doc = page(client.get(DASHBOARD))
+
+    assert "Times in UTC" in doc.text()
+    assert doc.find_all("time")[0].attrs["datetime"].endswith("T00:00:00+00:00")
+
+
 def test_admin_index_links_the_dashboard(client, staff):
     client.force_login(get_user_model().objects.create_superuser("boss", password="pw-boss-1"))
 

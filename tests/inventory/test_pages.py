@@ -335,3 +335,22 @@ def test_units_held_by_checkouts_are_not_shown_as_available(client, booth, make_
     # nothing to buy, but not sold out: reserved, and they may come back
     assert shown_when(product, "reserved") and not shown_when(product, "sold-out")
     assert not shown_when(product, "payable")
+
+
+@pytest.mark.parametrize("stored, shown", [
+    ("http://127.0.0.1:8000/static/demo/tee.svg", "/static/demo/tee.svg"),  # seeded on another port
+    ("http://localhost:8001/static/demo/mug.svg", "/static/demo/mug.svg"),
+    ("https://files.stripe.com/links/tee.png", "https://files.stripe.com/links/tee.png"),
+    ("https://cdn.example.com/static/tee.png", "https://cdn.example.com/static/tee.png"),
+    ("", ""),
+])
+def test_the_demos_pictures_show_on_any_port(make_product, stored, shown):
+    assert make_product(image_url=stored).picture_url == shown
+
+
+def test_every_page_has_the_icon_and_favicon_ico_leads_to_it(client, admin_client, make_store):
+    store = make_store()
+    for response in (client.get(reverse("inventory:store_page", args=[store.pk])), admin_client.get("/admin/")):
+        assert 'rel="icon" href="/static/favicon.svg"' in response.content.decode()
+    asked = client.get("/favicon.ico")
+    assert asked.status_code == 301 and asked["Location"] == "/static/favicon.svg"

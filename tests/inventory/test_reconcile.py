@@ -52,7 +52,7 @@ def test_names_the_product_whose_stock_drifted(make_product):
     with pytest.raises(CommandError) as raised:
         call_command("reconcile_stock", stdout=StringIO())
     message = str(raised.value)
-    assert "1 product(s)" in message
+    assert "for 1 product:" in message
     assert "Hoodie" in message and "stock 4, ledger sum 3, last balance 3" in message
     assert "Mug" not in message
 

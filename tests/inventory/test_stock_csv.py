@@ -129,7 +129,7 @@ def test_every_bad_row_is_named_by_its_line_and_nothing_is_imported(hall):
                                                  "line 9"]
     assert "no product 'prod_nope'" in errors[0] and "no booth 'store_nowhere'" in errors[1]
     assert "stock must be a whole number" in errors[2] and "low_stock_threshold" in errors[3]
-    assert "JSON object" in errors[4] and "same product as line 2" in errors[5] and "4 field(s)" in errors[6]
+    assert "JSON object" in errors[4] and "same product as line 2" in errors[5] and "4 fields" in errors[6]
     assert str(refused.value).startswith("6 rows wrong: line 3:")
     assert snapshot(tee, mug) == before
     assert not StockImport.objects.exists() and not StockMovement.objects.filter(reason="import").exists()
@@ -138,13 +138,16 @@ def test_every_bad_row_is_named_by_its_line_and_nothing_is_imported(hall):
 @pytest.mark.parametrize("content, expected", [
     (b"", "the file is empty"),
     (b"\xff\xfe" + "store,product\n".encode("utf-16-le"), "not UTF-8"),
-    (b"store,product,cost\nstore_X,prod_Y,100\n", "unknown column(s) 'cost'"),
-    (b"product,stock\nprod_Y,1\n", "missing column(s) store"),
-    (b"store,product,store\n", "named twice: store"),
+    (b"store,product,cost\nstore_X,prod_Y,100\n", "unknown column 'cost'"),
+    (b"product,stock\nprod_Y,1\n", "missing column store"),
+    (b"store,product,store\n", "column store named twice"),
+    (b"store,product,cost,colour2\nstore_X,prod_Y,1,red\n", "unknown columns 'cost', 'colour2'"),
+    (b"stock\n1\n", "missing columns store, product"),
     (b"store,product\n", "header but no rows"),
     (b'store,product\n"store_X,prod_Y\n', "line 2: not valid CSV (unexpected end of data)"),
     (b"store,product\x00\n", "NUL"),
-], ids=["empty", "utf16", "unknown-column", "missing-column", "twice", "no-rows", "open-quote", "binary"])
+], ids=["empty", "utf16", "unknown-column", "missing-column", "twice", "unknown-columns", "missing-columns", "no-rows",
+        "open-quote", "binary"])
 def test_a_bad_file_is_refused_with_the_reason(content, expected):
     with pytest.raises(CsvImportRefused) as refused:
         stock_csv_import(content=content)

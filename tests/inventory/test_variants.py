@@ -295,7 +295,7 @@ def test_stock_csv_has_a_row_per_size_and_a_product_in_sizes_needs_its_size(boot
     exported = stock_csv_export(store_ids=[booth.pk])
     rows = list(csv.reader(io.StringIO(exported)))
     assert rows[0][-2:] == ["size", "colour"]
-    assert [row[-2] for row in rows[1:]] == ["L", "M", "S", "XL"]
+    assert [row[-2] for row in rows[1:]] == ["S", "M", "L", "XL"]  # size order, not text order
 
     product_id = tee["M"].stripe_product_id
     result = stock_csv_import(content=(f"store,product,size,stock,tags\n{booth.pk},{product_id},M,5,apparel\n"

@@ -383,7 +383,7 @@ def test_command_opens_the_store_and_imports_then_nothing_the_second_time(accoun
     store = Store.objects.get(pk="store_HallImp")
     assert store.name == "Hall Imp"
     assert sorted(p.size for p in Product.objects.filter(store=store)) == ["L", "M", "S"]
-    assert "3 variant(s) created" in out.getvalue()
+    assert "3 variants created" in out.getvalue()
     out = io.StringIO()
     call_command("import_stripe_catalogue", "store_HallImp", "--product", "prod_ImpTee", stdout=out)
     assert "nothing changed" in out.getvalue()
@@ -404,7 +404,7 @@ def test_admin_action_imports_into_the_selected_store(account, admin_client, sto
     response = admin_client.post(changelist, {"action": "import_from_stripe", "index": "0", "select_across": "0",
                                               "_selected_action": [store.pk]}, follow=True)
 
-    assert any("3 variant(s) created" in m for m in messages_of(response))
+    assert any("3 variants created" in m for m in messages_of(response))
     assert len(rows(store)) == 3
 
 

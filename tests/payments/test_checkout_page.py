@@ -241,6 +241,16 @@ def test_waitlist_form_400_for_a_bad_address(client, tote):
     assert not WaitlistEntry.objects.exists()
 
 
+def test_waitlist_form_names_every_problem_at_once(client, tote):
+    # a bad address and a product id that cannot be one (a page from before a change, or tampered with)
+    response = client.post("/checkout/waitlist/", {"store": tote.store_id, "product": "prod bad!",
+                                                   "email": "not-an-address"})
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert "Enter a valid email address" in page and "This page is out of date (product:" in page
+    assert not WaitlistEntry.objects.exists()
+
+
 # --- The live status feed ----------------------------------------------------------------------------------
 
 # The consumer through its own routing; swagstore/asgi.py mounts the same patterns.

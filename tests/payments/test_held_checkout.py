@@ -268,3 +268,46 @@ def test_reconcile_accounts_for_held_sessions(client, held_product, webhook, mon
     _scan(client, held_product, 1)
     _pay(webhook, Checkout.objects.get(), monkeypatch)
     call_command("reconcile_stock")  # raises CommandError on drift or unfinished purchase work
+
+
+def test_one_hold_length_for_both_ways_to_pay(client, held_product, settings, make_product):
+    # given: one setting for every buyer's hold
+    settings.CHECKOUT_HOLD_MINUTES = 7
+    assert not hasattr(settings, "HELD_CHECKOUT_HOLD_MINUTES")
+    from common.buyers import Buyer
+    from payments.checkout.services import CheckoutRequestLine, checkout_start
+
+    # when: a QR buyer holds (held checkout), and a buyer starts our own checkout
+    before = timezone.now()
+    _scan(client, held_product, 1)
+    held = Checkout.objects.get()
+    page_product = make_product(inventory=3, link=False)
+    own = checkout_start(lines=[CheckoutRequestLine(page_product.pk, 1)], buyer=Buyer(ref="b-own", address="203.0.113.9"))
+
+    # then: both holds lapse after those 7 minutes
+    for checkout in (held, own):
+        lapse = (checkout.expires_at - before).total_seconds() / 60
+        assert 7 <= lapse < 7.5, (checkout, lapse)
+    # and the page offering our own checkout says so, from the same setting
+    linked = make_product(inventory=3)
+    assert "We hold your items for 7 minutes" in client.get(linked.page_url).content.decode()
+
+
+def test_reserved_counts_to_the_buyers_hold_not_to_stripes_deadline(client, held_product, settings):
+    # given: a QR buyer holds the last units; their units stay held past Stripe's deadline (~36 min)
+    from inventory.reserved import snapshot_with_lapse
+    from inventory.selectors import stock_snapshot
+
+    settings.CHECKOUT_HOLD_MINUTES = 10
+    _scan(client, held_product, 2)
+    _scan(Client(), held_product, 1)
+    assert _available(held_product) == 0
+    first = Checkout.objects.order_by("created_at").first()
+
+    # when: someone else opens the product's page
+    text = Client().get(held_product.page_url).content.decode()
+
+    # then: back when the buyer's own hold lapses (10 min), which is when its session is expired
+    assert "Reserved — back in 10 min" in text
+    message = snapshot_with_lapse(stock_snapshot(product_id=held_product.pk))
+    assert message["back_at"] == pytest.approx(first.expires_at.timestamp(), abs=0.01)

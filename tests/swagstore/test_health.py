@@ -40,7 +40,7 @@ def test_readyz_names_unapplied_migrations(client, migrations_unchecked):
     # then
     assert response.status_code == 503
     assert response.json() == {"status": "not ready", "problems": {
-        "migrations": "1 migration(s) not applied (run the release step: manage.py migrate)"}}
+        "migrations": "1 migration not applied (run the release step: manage.py migrate)"}}
 
 
 @pytest.mark.django_db

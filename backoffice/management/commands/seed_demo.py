@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand
 
 from backoffice.roles import DEMO_PASSWORD, DEMO_USERNAME, booth_staff_user_ensure
+from common import words
 from inventory.demo import demo_catalogue_seed
 from inventory.selectors import store_list
 from payments.gateway import gateway_is_offline
@@ -27,4 +28,4 @@ class Command(BaseCommand):
             return
         created, existing = demo_catalogue_seed()
         booth_user.booths.add(*store_list())  # the demo's volunteer works at both booths
-        self.stdout.write(self.style.SUCCESS(f"Demo catalogue: {created} variant(s) created (a size each, or a product without sizes), {existing} already there."))
+        self.stdout.write(self.style.SUCCESS(f"Demo catalogue: {words.variants(created)} created (a size each, or a product without sizes), {existing} already there."))

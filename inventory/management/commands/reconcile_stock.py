@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from common import words
 from common.work import KINDS, work_problem_lines
 from inventory.selectors import stock_drift
 from inventory.signals import reconcile_requested
@@ -22,15 +23,15 @@ class Command(BaseCommand):
             raise CommandError(f"--grace-seconds must be ≥ 0, not {grace_seconds}.")
         problems = []
         if drifted := stock_drift():
-            problems.append(f"Stock differs from the ledger for {len(drifted)} product(s): "
+            problems.append(f"Stock differs from the ledger for {words.products(len(drifted))}: "
                             + "; ".join(_drift_line(d) for d in drifted))
         older_than = timezone.now() - timedelta(seconds=grace_seconds)
         if work := _work_problems(grace_seconds):
-            problems.append(f"{len(work)} piece(s) of work failed or not finished: " + "; ".join(work))
+            problems.append(f"{words.pieces_of_work(len(work))} failed or not finished: " + "; ".join(work))
         unfinished = [line for _, found in reconcile_requested.send(sender=Command, older_than=older_than)
                       for line in found]
         if unfinished:
-            problems.append(f"{len(unfinished)} stored purchase(s) never applied: " + "; ".join(unfinished))
+            problems.append(f"{words.purchases(len(unfinished))} stored but never applied: " + "; ".join(unfinished))
         if problems:
             raise CommandError(" ".join(problems))
         self.stdout.write(self.style.SUCCESS("Stock matches the ledger for every product, "

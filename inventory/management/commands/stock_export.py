@@ -2,6 +2,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from common import words
 from inventory.models import Store
 from inventory.stock_csv import stock_csv_export
 
@@ -24,4 +25,4 @@ class Command(BaseCommand):
             Path(output).write_text(text, encoding="utf-8")
         except OSError as exc:
             raise CommandError(f"stock_export: cannot write {output}: {exc.strerror or exc}") from None
-        self.stdout.write(self.style.SUCCESS(f"{text.count(chr(10)) - 1} product(s) written to {output}."))
+        self.stdout.write(self.style.SUCCESS(f"{words.rows(text.count(chr(10)) - 1)} written to {output}."))
