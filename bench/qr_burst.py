@@ -202,15 +202,15 @@ def web_cpu_seconds(web: subprocess.Popen | None) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
-def warm_up(base: str, code: str) -> None:
+def warm_up(base: str, codes: list[str]) -> None:
     """A booth's web processes have served pages before the keynote: each worker's first requests
-    load the views and templates and fill its connection pool. Not timed."""
+    fill its connection pool and compile the pages' templates. Not timed."""
     async def crowd():
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
-            async def one(n):
+            async def one(n, code):
                 async with session.get(f"{base}/q/{code}/", headers=_client(n), allow_redirects=False) as answer:
                     await answer.read()
-            await bounded([one(n) for n in range(40)], 8)
+            await bounded([one(n, code) for code in codes for n in range(40)], 8)
 
     asyncio.run(crowd())
 
@@ -388,7 +388,7 @@ def _wsgi(headers: dict) -> dict:
 
 def profile(web: subprocess.Popen, target: str) -> list[subprocess.Popen]:
     workers = subprocess.run(["pgrep", "-P", str(web.pid)], capture_output=True, text=True).stdout.split()
-    return [subprocess.Popen([str(Path(sys.executable).parent / "py-spy"), "record", "--format", "raw", "--rate", "200",
+    return [subprocess.Popen([str(Path(sys.executable).parent / "py-spy"), "record", "--nonblocking", "--format", "raw", "--rate", "200",
                               "-o", f"{target}.{pid}", "--pid", pid], stdout=subprocess.DEVNULL,
                              stderr=subprocess.DEVNULL) for pid in workers]
 
@@ -478,7 +478,7 @@ def run(args, modes: list[str], fake) -> tuple[list[dict], Path, dict]:
     web = start_web(env, port, args.web_processes, rundir)
     try:
         run_reference(args, base)
-        warm_up(base, seed("payment_link", 1, fake, tag="W").scan_code)
+        warm_up(base, [seed(mode, 1, fake, tag="W").scan_code for mode in MODES])
         rows = [run_link_mode(args, base, web, fake) if mode == "payment_link" else run_held_mode(args, base, web, fake)
                 for mode in modes]
     finally:

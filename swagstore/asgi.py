@@ -9,6 +9,20 @@ from swagstore.http_handler import SyncChainASGIHandler  # noqa: E402
 
 django_asgi_app = SyncChainASGIHandler()
 
+
+def _load_before_serving() -> None:
+    """What every process's first requests would otherwise load while the others queue behind them
+    (a rush right after a deploy or a daily restart): the URLconf with every view module it names,
+    and the template engine with its tag libraries."""
+    from django.template import engines
+    from django.urls import get_resolver
+
+    get_resolver().url_patterns  # noqa: B018 (imports the URLconf)
+    engines.all()
+
+
+_load_before_serving()
+
 from payments.checks import refuse_to_start_misconfigured  # noqa: E402
 
 refuse_to_start_misconfigured()

@@ -64,6 +64,16 @@ def scan_alternatives(*, product: Product) -> list[Product]:
     return found
 
 
+def remembered_link(*, code: str) -> str | None:
+    """The Payment Link a scan of `code` leads to, when this process remembers the code (fresh) as a
+    product sold through a link that is taking payments; None otherwise (the view decides)."""
+    view = _remembered.get(code)
+    if view is None or view.fresh_until < time.monotonic():
+        return None
+    product = view.product
+    return product.payment_link_url if not product.sells_held and product.payable else None
+
+
 def scans_forget() -> None:
     """Forget everything remembered (a stock or link change in this process; tests)."""
     _remembered.clear()

@@ -53,6 +53,8 @@ MIDDLEWARE = [
     "swagstore.health.OperatorEndpoints",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # A remembered Payment Link scan is a redirect: the rest has nothing to do for it (a rush's scans).
+    "payments.scan.middleware.RememberedLinkScans",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "common.buyers.BuyerCookieMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -279,7 +281,7 @@ SCAN_CACHE_SECONDS = env.float("SCAN_CACHE_SECONDS", default=1.0)
 REQUEST_BODY_MAX_BYTES = env.int("REQUEST_BODY_MAX_BYTES", default=3 * 1024 * 1024)
 # HTTP requests running in Django at once per web process; the rest wait at the ASGI door
 # (common/request_slots.py). 0: no limit.
-WEB_REQUEST_SLOTS = env.int("WEB_REQUEST_SLOTS", default=8)
+WEB_REQUEST_SLOTS = env.int("WEB_REQUEST_SLOTS", default=4)
 DATA_UPLOAD_MAX_MEMORY_SIZE = REQUEST_BODY_MAX_BYTES
 # What one buyer (a browser: common/buyers.py) may hold at once, and how fast a buyer and an address
 # may start holds: payments/checkout/limits.py, README "Security" (why these defaults).

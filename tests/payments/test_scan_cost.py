@@ -57,6 +57,20 @@ def test_a_link_scan_writes_nothing_and_the_next_ones_read_nothing(client, link_
     assert later.captured_queries == []
 
 
+def test_a_remembered_link_scan_is_answered_before_the_view_and_a_held_one_is_not(client, link_product,
+                                                                                 make_pooled_product, remembering,
+                                                                                 monkeypatch):
+    held = make_pooled_product(inventory=3, max_per_checkout=1, link=False)
+    for product in (link_product, held):
+        client.get(_scan_url(product))  # the view reads and remembers
+    monkeypatch.setattr("payments.scan.views.scan_product", lambda **kw: pytest.fail("reached the view"))
+    answer = client.get(_scan_url(link_product))
+    assert answer.status_code == 302 and answer["Location"] == link_product.payment_link_url
+    assert "csrftoken" not in answer.cookies and "sessionid" not in answer.cookies
+    with pytest.raises(pytest.fail.Exception):
+        client.get(_scan_url(held))  # a held product's page is the view's, remembered or not
+
+
 def test_a_stock_change_in_this_process_forgets_what_it_remembered(client, link_product, remembering):
     client.get(_scan_url(link_product))
     stock_decrease(product=link_product, quantity=5, source="test-last-units", reason="sale")
