@@ -12,6 +12,8 @@ CLOSE_NO_SUCH_PAGE = 4404
 
 
 class StockConsumer(ReadOnlyFeedConsumer):
+    DATABASE_FREE_MESSAGES = ReadOnlyFeedConsumer.DATABASE_FREE_MESSAGES | {"stock.updated"}
+
     async def connect(self):
         kwargs = self.scope["url_route"]["kwargs"]
         store_id, product_id = kwargs["store_id"], kwargs.get("product_id")

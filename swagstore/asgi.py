@@ -14,6 +14,7 @@ def _load_before_serving() -> None:
     """What every process's first requests would otherwise load while the others queue behind them
     (a rush right after a deploy or a daily restart): the URLconf with every view module it names,
     and the template engine with its tag libraries."""
+    # Imported here, not at the top: Django's apps must be set up (django.setup() above) first.
     from django.template import engines
     from django.urls import get_resolver
 

@@ -17,6 +17,8 @@ class CheckoutConsumer(ReadOnlyFeedConsumer):
     Behaves like inventory's StockConsumer: join, then read, then accept (and close with 4404 when
     there is no such checkout)."""
 
+    DATABASE_FREE_MESSAGES = ReadOnlyFeedConsumer.DATABASE_FREE_MESSAGES | {"checkout.updated"}
+
     async def connect(self):
         checkout_id = _checkout_id(self.scope["url_route"]["kwargs"]["checkout_id"])
         # Join before reading: a change committed in between then reaches us as a message.

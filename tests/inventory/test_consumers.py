@@ -278,3 +278,32 @@ def test_one_address_may_hold_only_so_many_sockets(settings, make_product):
             await page.disconnect()
 
     async_to_sync(scenario)()
+
+
+def test_a_broadcast_reaches_the_page_without_a_database_hop_per_page(booth, on_sale, monkeypatch):
+    # Channels tidies database connections in a worker thread before each message; a broadcast
+    # touches no database, and with thousands of pages open that hop per page was most of the
+    # fan-out's cost. The connect snapshot still reads the database, through its own thread.
+    hoodie = on_sale(booth, name="Hoodie", inventory=10)
+    tidied = []
+
+    async def counted():
+        tidied.append(1)
+
+    monkeypatch.setattr("channels.consumer.aclose_old_connections", counted)
+
+    async def scenario():
+        communicator = feed(booth.id, hoodie.stripe_product_id)
+        await communicator.connect()
+        try:
+            before = await communicator.receive_json_from(TIMEOUT)
+            hops_at_connect = len(tidied)
+            await sell_in_another_thread(hoodie, 1, "cs_test_no_hop")
+            after = await communicator.receive_json_from(TIMEOUT)
+            return before, after, hops_at_connect, len(tidied)
+        finally:
+            await communicator.disconnect()
+
+    before, after, hops_at_connect, hops_after = async_to_sync(scenario)()
+    assert (before["inventory"], after["inventory"]) == (10, 9)
+    assert hops_at_connect == 1 and hops_after == hops_at_connect  # the connect's, and none for the broadcast
