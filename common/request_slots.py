@@ -10,6 +10,12 @@ A request waiting here costs nothing but a coroutine; the slots keep the cores b
 that can finish, and the database pool (DATABASE_POOL_MAX_SIZE) never has more askers than
 connections.
 
+A slot is waited for at most WEB_REQUEST_SLOT_WAIT_SECONDS; then the request runs anyway. The slots
+shape a rush, they must not become a queue behind requests that are stuck: when Redis is away, each
+webhook's bell waits on it, and with hard slots every page of the site waited behind those
+(tests/faults/test_redis_outage.py caught it). Past the wait, the process is no worse off than
+without slots.
+
 WebSockets are not counted: they live for minutes, and their consumers are async (no thread each).
 """
 
@@ -28,5 +34,11 @@ class RequestSlots:
             return await self.app(scope, receive, send)
         if self._slots is None:  # made in the running loop (each worker process has its own)
             self._slots = asyncio.Semaphore(settings.WEB_REQUEST_SLOTS)
-        async with self._slots:
+        try:
+            await asyncio.wait_for(self._slots.acquire(), settings.WEB_REQUEST_SLOT_WAIT_SECONDS)
+        except TimeoutError:
+            return await self.app(scope, receive, send)  # waited long enough: run without a slot
+        try:
             await self.app(scope, receive, send)
+        finally:
+            self._slots.release()

@@ -282,6 +282,8 @@ REQUEST_BODY_MAX_BYTES = env.int("REQUEST_BODY_MAX_BYTES", default=3 * 1024 * 10
 # HTTP requests running in Django at once per web process; the rest wait at the ASGI door
 # (common/request_slots.py). 0: no limit.
 WEB_REQUEST_SLOTS = env.int("WEB_REQUEST_SLOTS", default=4)
+# ... and a request waits for a slot at most this long, then runs anyway (never a queue behind stuck requests).
+WEB_REQUEST_SLOT_WAIT_SECONDS = env.float("WEB_REQUEST_SLOT_WAIT_SECONDS", default=1.0)
 DATA_UPLOAD_MAX_MEMORY_SIZE = REQUEST_BODY_MAX_BYTES
 # What one buyer (a browser: common/buyers.py) may hold at once, and how fast a buyer and an address
 # may start holds: payments/checkout/limits.py, README "Security" (why these defaults).

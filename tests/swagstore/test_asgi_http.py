@@ -80,3 +80,29 @@ def test_websockets_do_not_take_a_slot(settings):
     door = RequestSlots(app)
     async_to_sync(door)({"type": "websocket"}, None, None)
     assert seen == ["websocket"] and door._slots is None
+
+
+def test_a_request_runs_anyway_once_it_waited_its_time_for_a_slot(settings):
+    # The slots shape a rush; they must never queue the site behind stuck requests (Redis away).
+    settings.WEB_REQUEST_SLOTS, settings.WEB_REQUEST_SLOT_WAIT_SECONDS = 1, 0.05
+    release = None
+
+    async def app(scope, receive, send):
+        if scope["path"] == "/stuck":
+            await release.wait()
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    door = RequestSlots(app)
+
+    async def scenario():
+        nonlocal release
+        release = asyncio.Event()
+        stuck = asyncio.create_task(_get(door, "/stuck"))
+        await asyncio.sleep(0.01)  # the stuck request holds the only slot
+        other = await _get(door, "/page")
+        release.set()
+        return other, await stuck
+
+    other, stuck = async_to_sync(scenario)()
+    assert other["status"] == 204 and stuck["status"] == 204
