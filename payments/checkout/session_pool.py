@@ -21,17 +21,14 @@ than its units available (PooledSession: no units are held for them, nobody know
 Only sessions for one unit are pooled (the rush's case); another quantity is created when asked.
 """
 
-import datetime
 import logging
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
 from common import words
 from inventory.models import Product, QrMode
@@ -63,24 +60,17 @@ def _claim(product: Product) -> ReadySession | None:
     first = _usable(product).select_for_update(skip_locked=True).order_by("session_expires_at").values("pk")[:1]
     inner, params = first.query.sql_with_params()
     table = PooledSession._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(f"DELETE FROM {table} WHERE id = ({inner}) "
-                       f"RETURNING id, checkout_session_id, session_url, session_expires_at", params)
-        row = cursor.fetchone()
-    if row is None:
+    # raw(): Django converts the returned columns (uuid, datetime) as for any read, on either backend.
+    claimed = list(PooledSession.objects.raw(
+        f"DELETE FROM {table} WHERE id = ({inner}) "
+        f"RETURNING id, checkout_session_id, session_url, session_expires_at", params))
+    if not claimed:
         return None
-    pk, session_id, url, expires_at = row
-    pk = pk if isinstance(pk, uuid.UUID) else uuid.UUID(pk)  # SQLite (the demo) returns the hex text
-    expires_at = _aware(expires_at)
-    return ReadySession(checkout_id=pk, id=session_id, url=url, expires_at=expires_at,
-                        units_held_until=expires_at + timedelta(minutes=settings.HELD_CHECKOUT_GRACE_MINUTES))
-
-
-def _aware(value):
-    # A raw cursor returns what the driver gives: an aware datetime on PostgreSQL, text on SQLite.
-    if isinstance(value, str):
-        value = parse_datetime(value)
-    return value if timezone.is_aware(value) else timezone.make_aware(value, datetime.timezone.utc)
+    pooled = claimed[0]
+    return ReadySession(checkout_id=pooled.pk, id=pooled.checkout_session_id, url=pooled.session_url,
+                        expires_at=pooled.session_expires_at,
+                        units_held_until=pooled.session_expires_at
+                        + timedelta(minutes=settings.HELD_CHECKOUT_GRACE_MINUTES))
 
 
 def _usable(product: Product):
